@@ -1,0 +1,388 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { ApiError, badRequest } from "./errors.ts";
+import { isErrnoCode, writeFileAtomic } from "./fsutil.ts";
+import type { LogStore, Message, PartitionLog, Topic } from "./log.ts";
+import { toMessage } from "./log.ts";
+
+/**
+ * Consumer groups: committed offsets (durable, per group) and consumer instances (in memory, per
+ * group + instance id, each with its own fetch positions), as the Kafka REST API exposes them.
+ *
+ * Deliberate simplification: every instance reads all partitions of the topics it subscribes to; partitions are
+ * not split between instances of one group that poll at the same time. The project runs one consumer at a time.
+ */
+
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+export interface TopicPartitionOffset extends TopicPartition {
+  offset: number;
+}
+
+export type OffsetReset = "earliest" | "latest" | "none";
+
+export interface ConsumerSettings {
+  autoCommit: boolean;
+  autoCommitIntervalMs: number;
+  autoOffsetReset: OffsetReset;
+}
+
+/** Kafka's consumer defaults, which the REST API applies when a header is absent. */
+export const DEFAULT_CONSUMER_SETTINGS: ConsumerSettings = {
+  autoCommit: true,
+  autoCommitIntervalMs: 5000,
+  autoOffsetReset: "latest",
+};
+
+/** Kafka's max.poll.records default: the most records one consume or fetch call returns. */
+export const MAX_RECORDS_PER_CALL = 500;
+
+/** An instance nobody polled for this long is dropped, like the REST proxy's consumer.instance.timeout.ms. */
+const INSTANCE_IDLE_TIMEOUT_MS = 5 * 60_000;
+
+function tpKey(topic: string, partition: number): string {
+  // Topic names cannot contain "/", so the key is unambiguous.
+  return `${topic}/${partition}`;
+}
+
+/**
+ * Committed offsets of every group, in memory and in `<dataDir>/offsets.json` (rewritten atomically).
+ * As in Kafka, a committed offset is the offset of the next record to read, not of the last one processed.
+ */
+export class OffsetStore {
+  private readonly file: string;
+  private readonly groups = new Map<string, Map<string, TopicPartitionOffset>>();
+  private version = 0;
+  private persistedVersion = 0;
+  private writing: Promise<void> | undefined;
+
+  private constructor(file: string) {
+    this.file = file;
+  }
+
+  static async open(dataDir: string): Promise<OffsetStore> {
+    const store = new OffsetStore(join(dataDir, "offsets.json"));
+    let text: string;
+    try {
+      text = await readFile(store.file, "utf8");
+    } catch (err) {
+      if (isErrnoCode(err, "ENOENT")) return store;
+      throw err;
+    }
+    // Written atomically, so unlike the logs it is never torn: anything unreadable is a real problem.
+    const saved = JSON.parse(text) as { commits?: unknown };
+    if (!Array.isArray(saved.commits)) throw new Error(`${store.file}: no "commits" array`);
+    for (const entry of saved.commits as Array<Record<string, unknown>>) {
+      const { group, topic, partition, offset } = entry;
+      if (
+        typeof group !== "string" ||
+        typeof topic !== "string" ||
+        typeof partition !== "number" ||
+        typeof offset !== "number"
+      ) {
+        throw new Error(`${store.file}: malformed entry ${JSON.stringify(entry)}`);
+      }
+      store.apply(group, [{ topic, partition, offset }]);
+    }
+    return store;
+  }
+
+  get(group: string, topic: string, partition: number): number | undefined {
+    return this.groups.get(group)?.get(tpKey(topic, partition))?.offset;
+  }
+
+  entries(group: string): TopicPartitionOffset[] {
+    return [...(this.groups.get(group)?.values() ?? [])].map((entry) => ({ ...entry }));
+  }
+
+  /** Record the offsets; resolves once they are on disk. */
+  async commit(group: string, offsets: readonly TopicPartitionOffset[]): Promise<void> {
+    if (offsets.length === 0) return;
+    this.apply(group, offsets);
+    this.version += 1;
+    await this.persist(this.version);
+  }
+
+  async close(): Promise<void> {
+    await this.writing?.catch(() => {});
+  }
+
+  private apply(group: string, offsets: readonly TopicPartitionOffset[]): void {
+    let committed = this.groups.get(group);
+    if (committed === undefined) {
+      committed = new Map();
+      this.groups.set(group, committed);
+    }
+    for (const { topic, partition, offset } of offsets) {
+      committed.set(tpKey(topic, partition), { topic, partition, offset });
+    }
+  }
+
+  /**
+   * Make sure a snapshot at least as new as `version` is on disk. Snapshots are written one at a time; commits
+   * that arrive during a write share the next one.
+   */
+  private async persist(version: number): Promise<void> {
+    while (this.persistedVersion < version) {
+      if (this.writing === undefined) {
+        this.writing = this.writeSnapshot().finally(() => {
+          this.writing = undefined;
+        });
+      }
+      await this.writing;
+    }
+  }
+
+  private async writeSnapshot(): Promise<void> {
+    const version = this.version;
+    const commits = [...this.groups].flatMap(([group, offsets]) =>
+      [...offsets.values()].map((entry) => ({ group, ...entry })),
+    );
+    await writeFileAtomic(this.file, `${JSON.stringify({ commits }, null, 1)}\n`);
+    this.persistedVersion = Math.max(this.persistedVersion, version);
+  }
+}
+
+/** One consumer instance: its settings (fixed when it is created, as in Kafka) and its fetch positions. */
+class ConsumerInstance {
+  readonly group: string;
+  readonly id: string;
+  readonly settings: ConsumerSettings;
+  topics: string[] = [];
+  // Next offset to hand out, per topic/partition; a partition gets one on the first poll that sees it.
+  readonly positions = new Map<string, TopicPartitionOffset>();
+  lastSeenAt = Date.now();
+  lastAutoCommitAt = Date.now();
+  // Rotates which partition a poll reads first, so one busy partition cannot starve the others.
+  rotation = 0;
+  private busy = 0;
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(group: string, id: string, settings: ConsumerSettings) {
+    this.group = group;
+    this.id = id;
+    this.settings = settings;
+  }
+
+  get isBusy(): boolean {
+    return this.busy > 0;
+  }
+
+  /** Run calls on this instance one at a time, like the single Kafka consumer behind a REST instance. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    this.busy += 1;
+    const run = this.tail.then(fn).finally(() => {
+      this.busy -= 1;
+      this.lastSeenAt = Date.now();
+    });
+    this.tail = run.catch(() => {});
+    return run;
+  }
+
+  currentPositions(): TopicPartitionOffset[] {
+    return [...this.positions.values()].map((entry) => ({ ...entry }));
+  }
+}
+
+export interface ConsumeRequest {
+  group: string;
+  instanceId: string;
+  topics: string[];
+  timeoutMs: number;
+  // Only used when this call creates the instance.
+  settings: Partial<ConsumerSettings>;
+}
+
+export interface GroupAssignments {
+  name: string;
+  instances: Array<{ name: string; topics: Array<{ topic: string; partitions: number[] }> }>;
+}
+
+export class ConsumerGroups {
+  private readonly log: LogStore;
+  private readonly offsets: OffsetStore;
+  private readonly instances = new Map<string, Map<string, ConsumerInstance>>();
+
+  constructor(log: LogStore, offsets: OffsetStore) {
+    this.log = log;
+    this.offsets = offsets;
+  }
+
+  /**
+   * Kafka's poll over REST: return what is available from the instance's positions at once, or wait up to
+   * `timeoutMs` for a record to land. Positions advance by what is returned; only commits are durable.
+   */
+  async consume(request: ConsumeRequest, signal: AbortSignal): Promise<Message[]> {
+    await this.dropIdleInstances();
+    const instance = this.instanceFor(request.group, request.instanceId, request.settings);
+    return instance.exclusive(async () => {
+      // Subscribing auto-creates the topics, so "latest" means "from now on" even before the first produce.
+      const topics = await Promise.all(request.topics.map((name) => this.log.ensureTopic(name)));
+      instance.topics = request.topics;
+      await this.autoCommitIfDue(instance);
+      this.assign(instance, topics);
+
+      const deadline = Date.now() + request.timeoutMs;
+      for (;;) {
+        // A client that hung up must not have records marked as handed out.
+        if (signal.aborted) return [];
+        const messages = this.take(instance, topics);
+        if (messages.length > 0) return messages;
+        const remaining = deadline - Date.now();
+        if (remaining <= 0 || this.log.isStopping) return [];
+        await this.log.waitForAppend(request.topics, remaining, signal);
+      }
+    });
+  }
+
+  /** Commit explicit offsets, or (none given) everything the instance has handed out so far. */
+  async commit(group: string, instanceId: string, offsets: TopicPartitionOffset[] | undefined): Promise<void> {
+    if (offsets !== undefined) {
+      for (const { topic, partition } of offsets) this.requirePartition(topic, partition);
+      await this.offsets.commit(group, offsets);
+      return;
+    }
+    // Like a fresh Kafka consumer's commitSync(): an instance that never polled has nothing to commit.
+    const instance = this.instances.get(group)?.get(instanceId);
+    if (instance === undefined) return;
+    await instance.exclusive(() => this.offsets.commit(group, instance.currentPositions()));
+  }
+
+  /** Committed offsets of the group; -1 for a partition with no commit. All of the group's when none are named. */
+  committed(group: string, partitions: TopicPartition[] | undefined): TopicPartitionOffset[] {
+    if (partitions === undefined) return this.offsets.entries(group);
+    return partitions.map(({ topic, partition }) => ({
+      topic,
+      partition,
+      offset: this.offsets.get(group, topic, partition) ?? -1,
+    }));
+  }
+
+  /** Remove an instance (auto-committing first when enabled, as closing a Kafka consumer does). */
+  async remove(group: string, instanceId: string): Promise<boolean> {
+    const instance = this.instances.get(group)?.get(instanceId);
+    if (instance === undefined) return false;
+    this.forget(instance);
+    await instance.exclusive(() => this.finalCommit(instance));
+    return true;
+  }
+
+  async list(): Promise<GroupAssignments[]> {
+    await this.dropIdleInstances();
+    return [...this.instances].map(([name, instances]) => ({
+      name,
+      instances: [...instances.values()].map((instance) => ({
+        name: instance.id,
+        topics: instance.topics.map((topic) => ({
+          topic,
+          partitions: (this.log.get(topic)?.partitions ?? []).map((log) => log.partition),
+        })),
+      })),
+    }));
+  }
+
+  /** Shutdown: close every instance like the REST proxy closes its consumers. */
+  async close(): Promise<void> {
+    const all = [...this.instances.values()].flatMap((instances) => [...instances.values()]);
+    this.instances.clear();
+    await Promise.allSettled(all.map((instance) => instance.exclusive(() => this.finalCommit(instance))));
+  }
+
+  private instanceFor(group: string, instanceId: string, settings: Partial<ConsumerSettings>): ConsumerInstance {
+    let instances = this.instances.get(group);
+    if (instances === undefined) {
+      instances = new Map();
+      this.instances.set(group, instances);
+    }
+    let instance = instances.get(instanceId);
+    if (instance === undefined) {
+      instance = new ConsumerInstance(group, instanceId, { ...DEFAULT_CONSUMER_SETTINGS, ...settings });
+      instances.set(instanceId, instance);
+    }
+    return instance;
+  }
+
+  private forget(instance: ConsumerInstance): void {
+    const instances = this.instances.get(instance.group);
+    instances?.delete(instance.id);
+    if (instances?.size === 0) this.instances.delete(instance.group);
+  }
+
+  private async dropIdleInstances(): Promise<void> {
+    const now = Date.now();
+    const idle = [...this.instances.values()]
+      .flatMap((instances) => [...instances.values()])
+      .filter((instance) => !instance.isBusy && now - instance.lastSeenAt > INSTANCE_IDLE_TIMEOUT_MS);
+    for (const instance of idle) this.forget(instance);
+    await Promise.allSettled(idle.map((instance) => instance.exclusive(() => this.finalCommit(instance))));
+  }
+
+  private async finalCommit(instance: ConsumerInstance): Promise<void> {
+    if (instance.settings.autoCommit) await this.offsets.commit(instance.group, instance.currentPositions());
+  }
+
+  /** Kafka commits auto-commit offsets inside poll(): what earlier polls returned, once the interval has passed. */
+  private async autoCommitIfDue(instance: ConsumerInstance): Promise<void> {
+    if (!instance.settings.autoCommit) return;
+    const now = Date.now();
+    if (now - instance.lastAutoCommitAt < instance.settings.autoCommitIntervalMs) return;
+    instance.lastAutoCommitAt = now;
+    await this.offsets.commit(instance.group, instance.currentPositions());
+  }
+
+  /** Give the instance a position on every partition it has none for: the committed offset, else the reset policy. */
+  private assign(instance: ConsumerInstance, topics: readonly Topic[]): void {
+    for (const topic of topics) {
+      for (const log of topic.partitions) {
+        const key = tpKey(topic.name, log.partition);
+        if (instance.positions.has(key)) continue;
+        const offset = this.startOffset(instance, log);
+        instance.positions.set(key, { topic: topic.name, partition: log.partition, offset });
+      }
+    }
+  }
+
+  private startOffset(instance: ConsumerInstance, log: PartitionLog): number {
+    const committed = this.offsets.get(instance.group, log.topic, log.partition);
+    // A commit past the end (e.g. the data directory was wiped) is out of range: Kafka then applies the reset policy.
+    if (committed !== undefined && committed <= log.endOffset) return committed;
+    switch (instance.settings.autoOffsetReset) {
+      case "earliest":
+        return 0;
+      case "latest":
+        return log.endOffset;
+      case "none":
+        throw badRequest(
+          `no committed offset for group ${instance.group} on ${log.topic}/${log.partition} and autoOffsetReset is none`,
+        );
+    }
+  }
+
+  /** Hand out up to MAX_RECORDS_PER_CALL records from the instance's positions, advancing them. */
+  private take(instance: ConsumerInstance, topics: readonly Topic[]): Message[] {
+    const logs = topics.flatMap((topic) => topic.partitions);
+    if (logs.length === 0) return [];
+    const start = instance.rotation++ % logs.length;
+    const messages: Message[] = [];
+    for (let i = 0; i < logs.length && messages.length < MAX_RECORDS_PER_CALL; i++) {
+      const log = logs[(start + i) % logs.length];
+      const position = log && instance.positions.get(tpKey(log.topic, log.partition));
+      if (log === undefined || position === undefined) continue;
+      const records = log.read(position.offset, MAX_RECORDS_PER_CALL - messages.length);
+      for (const record of records) messages.push(toMessage(log, record));
+      position.offset += records.length;
+    }
+    return messages;
+  }
+
+  private requirePartition(topic: string, partition: number): void {
+    const found = this.log.get(topic);
+    if (found === undefined) throw new ApiError(404, `unknown topic ${topic}`);
+    if (partition >= found.partitions.length) {
+      throw new ApiError(404, `topic ${topic} has no partition ${partition}`);
+    }
+  }
+}

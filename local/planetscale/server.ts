@@ -1,0 +1,189 @@
+// A local stand-in for PlanetScale's HTTP API (the one `@planetscale/database` speaks), backed by
+// real MySQL/MariaDB through mysql2. Production talks to PlanetScale; locally and in tests the
+// Worker points the same client at `url` below, and the client keeps plain http: for it.
+//
+// The API is two JSON-over-POST calls with Basic auth:
+//   /psdb.v1alpha1.Database/CreateSession  {}                 → { session, … }
+//   /psdb.v1alpha1.Database/Execute        { query, session } → { session, result | error, timing }
+
+import { createHash, timingSafeEqual } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createPool } from "mysql2/promise";
+import { SessionManager } from "./sessions.ts";
+
+export interface PlanetscaleStandin {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export interface PlanetscaleStandinOptions {
+  port?: number; // 0 / undefined: a free port; always on 127.0.0.1
+  mysql: { host: string; port: number; user: string; password: string };
+  database: string; // every session uses it; it must already exist
+  username: string; // the Basic-auth credentials clients must send
+  password: string;
+  poolSize?: number; // MySQL connections at most; requests queue for one beyond that
+  idleTransactionMs?: number; // a transaction idle this long is rolled back (default 30 s)
+}
+
+const PATH_PREFIX = "/psdb.v1alpha1.Database/";
+const MAX_BODY_BYTES = 64 * 1024 * 1024;
+
+export async function startPlanetscaleStandin(opts: PlanetscaleStandinOptions): Promise<PlanetscaleStandin> {
+  const pool = createPool({
+    ...opts.mysql,
+    database: opts.database,
+    connectionLimit: opts.poolSize ?? 40,
+    waitForConnections: true,
+    queueLimit: 0, // never refuse: queue until a connection frees up
+    // Hand back the text protocol's raw bytes untouched: that is exactly what PlanetScale puts
+    // on the wire, so DATETIME(6), DECIMAL, BIGINT, JSON and BLOB round-trip without any parsing.
+    typeCast: false,
+    rowsAsArray: true, // keeps duplicate column names (joins) apart
+    supportBigNumbers: true,
+    bigNumberStrings: true, // exact insertId / affectedRows past 2^53
+    charset: "utf8mb4",
+    // MySQL's default affected-rows semantics (changed rows, not matched), as Vitess reports them.
+    flags: ["-FOUND_ROWS"],
+    multipleStatements: false,
+  });
+  // PlanetScale runs in UTC: make NOW() and TIMESTAMP columns agree whatever the host's zone is.
+  // The 'connection' event fires before the pool hands the connection out, so this runs first.
+  pool.pool.on("connection", (conn) => {
+    conn.query("SET time_zone = '+00:00'", (err) => err && conn.destroy());
+  });
+
+  try {
+    await pool.query("SELECT 1"); // fail fast on a wrong host, credentials or database
+  } catch (err) {
+    await pool.end();
+    throw err;
+  }
+
+  const sessions = new SessionManager(pool, opts.idleTransactionMs ?? 30_000, {
+    database: opts.database,
+    username: opts.username,
+  });
+  const checkAuth = basicAuthChecker(opts.username, opts.password);
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      // Only reached on a bug or a broken socket: answer if we still can, never crash.
+      if (!res.headersSent) sendJson(res, 500, { code: "internal", message: String(err) });
+      else res.destroy();
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? "/", "http://standin").pathname;
+    const method = path.startsWith(PATH_PREFIX) ? path.slice(PATH_PREFIX.length) : "";
+    if (method !== "CreateSession" && method !== "Execute") {
+      return sendJson(res, 404, { code: "not_found", message: "Not Found" });
+    }
+    if (req.method !== "POST") return sendJson(res, 405, { code: "method_not_allowed", message: "use POST" });
+    if (!checkAuth(req.headers.authorization)) {
+      return sendJson(res, 401, { code: "unauthenticated", message: "invalid username or password" });
+    }
+    const body = await readJson(req);
+    if (body === undefined) {
+      return sendJson(res, 400, {
+        error: { code: "INVALID_ARGUMENT", message: "request body must be JSON (at most 64 MiB)" },
+      });
+    }
+    if (method === "CreateSession") {
+      return sendJson(res, 200, {
+        branch: opts.database,
+        user: { username: opts.username },
+        session: sessions.newSession(),
+      });
+    }
+    const { query, session } = body as { query?: unknown; session?: unknown };
+    if (typeof query !== "string" || query.trim() === "") {
+      return sendJson(res, 400, {
+        error: { code: "INVALID_ARGUMENT", message: "query must be a non-empty string" },
+      });
+    }
+    const started = performance.now();
+    const outcome = await sessions.execute(session, query);
+    const timing = (performance.now() - started) / 1000; // seconds, like PlanetScale
+    sendJson(res, 200, { ...outcome, timing });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? 0, "127.0.0.1", () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const userinfo = `${encodeURIComponent(opts.username)}:${encodeURIComponent(opts.password)}`;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${userinfo}@127.0.0.1:${port}`,
+    port,
+    close() {
+      closing ??= (async () => {
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeAllConnections();
+        await stopped;
+        await sessions.close();
+        await pool.end();
+      })();
+      return closing;
+    },
+  };
+}
+
+/**
+ * Compares Basic credentials in constant time. The client builds the header from `new URL(url)`,
+ * whose username/password stay percent-encoded, so the decoded form is accepted too.
+ */
+function basicAuthChecker(username: string, password: string): (header: string | undefined) => boolean {
+  const expected = digest(`${username}:${password}`);
+  return (header) => {
+    const match = /^Basic\s+(\S+)$/i.exec(header ?? "");
+    if (!match?.[1]) return false;
+    const given = Buffer.from(match[1], "base64").toString("utf8");
+    const colon = given.indexOf(":");
+    if (colon < 0) return false;
+    const decoded = `${safeDecode(given.slice(0, colon))}:${safeDecode(given.slice(colon + 1))}`;
+    return timingSafeEqual(digest(given), expected) || timingSafeEqual(digest(decoded), expected);
+  };
+}
+
+function digest(text: string): Buffer {
+  return createHash("sha256").update(text).digest();
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Resolves to the parsed body, or undefined when it isn't JSON (an empty body counts as `{}`). */
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  if (text.trim() === "") return {};
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(payload) });
+  res.end(payload);
+}

@@ -1,0 +1,198 @@
+// Sessions and transactions.
+//
+// The client sends back, verbatim, whatever `session` our last answer carried. A Worker makes a
+// new session for nearly every statement, so a session costs nothing on the server until it
+// opens a transaction: then it gets a MySQL connection of its own ("pinned") until COMMIT or
+// ROLLBACK gives it back to the pool. A client that walks away mid-transaction (a crashed
+// Worker) would hold a connection and its row locks for ever, so pins idle for longer than
+// `idleMs` are rolled back and released, like Vitess's transaction killer.
+
+import { randomUUID } from "node:crypto";
+import type { Pool, PoolConnection } from "mysql2/promise";
+import { type ErrorContext, sqlError, standinError, type VitessError } from "./errors.ts";
+import { encodeResult, type RawQueryResult, type VitessResult } from "./result-encoding.ts";
+import { classify, type StatementKind } from "./statements.ts";
+
+/** The opaque session value handed to the client (shaped like PlanetScale's). */
+export interface SessionToken {
+  signature: string; // our session id: the key of its pinned connection, if any
+  vitessSession: { inTransaction: boolean };
+}
+
+export interface ExecuteOutcome {
+  session: SessionToken;
+  result?: VitessResult;
+  error?: VitessError;
+}
+
+interface Ran {
+  result?: VitessResult;
+  error?: VitessError;
+  fatal: boolean; // the connection died with the statement
+}
+
+interface Pin {
+  conn: PoolConnection;
+  lastUsed: number;
+  busy: number; // statements in flight: a pin is never reaped under a running query
+  autocommitOff: boolean; // after SET autocommit=0, COMMIT doesn't end the pin: a new transaction begins
+}
+
+const ID_PREFIX = "standin-";
+
+export class SessionManager {
+  readonly #pool: Pool;
+  readonly #idleMs: number;
+  readonly #context: Omit<ErrorContext, "sql">;
+  readonly #pins = new Map<string, Pin>();
+  readonly #sweeper: NodeJS.Timeout;
+
+  constructor(pool: Pool, idleMs: number, context: Omit<ErrorContext, "sql">) {
+    this.#pool = pool;
+    this.#idleMs = idleMs;
+    this.#context = context;
+    this.#sweeper = setInterval(() => this.#reapIdle(), Math.min(5_000, Math.max(50, idleMs / 2)));
+    this.#sweeper.unref();
+  }
+
+  newSession(): SessionToken {
+    return token(`${ID_PREFIX}${randomUUID()}`, false);
+  }
+
+  /** Number of sessions currently holding a MySQL connection (for tests and diagnostics). */
+  get pinnedCount(): number {
+    return this.#pins.size;
+  }
+
+  async execute(rawSession: unknown, sql: string): Promise<ExecuteOutcome> {
+    const { id, inTransaction } = readSession(rawSession) ?? {
+      id: this.newSession().signature,
+      inTransaction: false,
+    };
+    const pin = this.#pins.get(id);
+    const kind = classify(sql);
+    const ctx = { ...this.#context, sql };
+
+    if (pin) return this.#onPin(id, pin, kind, sql, ctx);
+
+    if (kind === "begin" || kind === "autocommit-off")
+      return this.#openPin(id, sql, kind === "autocommit-off", ctx);
+    if (inTransaction) {
+      // The client believes it is in a transaction we no longer have (reaped, or the stand-in
+      // restarted). Running on the pool would silently drop atomicity, so fail like Vitess does;
+      // ROLLBACK (and SET autocommit=1) clear the state so drizzle's error path still works.
+      if (kind === "rollback" || kind === "autocommit-on") return { session: token(id, false), result: {} };
+      const ended = standinError(
+        "Aborted",
+        `transaction ${id}: ended (idle for more than ${this.#idleMs} ms)`,
+        ctx,
+      );
+      return { session: token(id, kind !== "commit"), error: ended };
+    }
+    const ran = await this.#run(this.#pool, sql, ctx);
+    return { session: token(id, false), result: ran.result, error: ran.error };
+  }
+
+  async #onPin(
+    id: string,
+    pin: Pin,
+    kind: StatementKind,
+    sql: string,
+    ctx: ErrorContext,
+  ): Promise<ExecuteOutcome> {
+    pin.busy++;
+    try {
+      const ran = await this.#run(pin.conn, sql, ctx);
+      let ends = kind === "commit" || kind === "rollback";
+      if (pin.autocommitOff) ends = false; // with autocommit off, the next transaction starts at once
+      if (!ran.error && kind === "autocommit-off") pin.autocommitOff = true;
+      if (!ran.error && kind === "autocommit-on") {
+        ends = pin.autocommitOff; // turning autocommit back on commits; inside BEGIN it changes nothing
+        pin.autocommitOff = false;
+      }
+      if (ran.fatal) {
+        await this.#unpin(id, pin, "destroy");
+      } else if (ends) {
+        // After a failed COMMIT MySQL has usually ended the transaction anyway: make sure.
+        await this.#unpin(id, pin, ran.error ? "rollback" : "keep");
+      }
+      return { session: token(id, this.#pins.get(id) === pin), result: ran.result, error: ran.error };
+    } finally {
+      pin.busy--;
+      pin.lastUsed = Date.now();
+    }
+  }
+
+  async #openPin(
+    id: string,
+    sql: string,
+    autocommitOff: boolean,
+    ctx: ErrorContext,
+  ): Promise<ExecuteOutcome> {
+    let conn: PoolConnection;
+    try {
+      conn = await this.#pool.getConnection(); // waits in the pool's queue when all are busy
+    } catch (err) {
+      return { session: token(id, false), error: sqlError(err, ctx) };
+    }
+    const ran = await this.#run(conn, sql, ctx);
+    if (!ran.error && this.#pins.has(id)) {
+      // Two BEGINs raced on one session; keep the first transaction, never leak the second connection.
+      ran.error = standinError("FailedPrecondition", `session ${id} already has an open transaction`, ctx);
+    }
+    if (ran.error) {
+      const pin = { conn, lastUsed: 0, busy: 0, autocommitOff };
+      await this.#unpin(id, pin, ran.fatal ? "destroy" : "rollback");
+      return { session: token(id, this.#pins.has(id)), error: ran.error };
+    }
+    this.#pins.set(id, { conn, lastUsed: Date.now(), busy: 0, autocommitOff });
+    return { session: token(id, true), result: ran.result };
+  }
+
+  async #run(runner: Pool | PoolConnection, sql: string, ctx: ErrorContext): Promise<Ran> {
+    try {
+      const raw = (await runner.query(sql)) as unknown as RawQueryResult;
+      return { result: encodeResult(raw), fatal: false };
+    } catch (err) {
+      // mysql2 marks errors that killed the connection as `fatal`: such a connection can't be reused.
+      return { error: sqlError(err, ctx), fatal: (err as { fatal?: boolean }).fatal === true };
+    }
+  }
+
+  /** Gives a pinned connection back: as is, after a ROLLBACK, or closed when it is broken. */
+  async #unpin(id: string, pin: Pin, how: "keep" | "rollback" | "destroy"): Promise<void> {
+    if (this.#pins.get(id) === pin) this.#pins.delete(id);
+    try {
+      if (how === "destroy") return pin.conn.destroy();
+      if (how === "rollback") await pin.conn.query("ROLLBACK");
+      if (pin.autocommitOff) await pin.conn.query("SET autocommit = 1"); // don't poison the pool
+      pin.conn.release();
+    } catch {
+      pin.conn.destroy();
+    }
+  }
+
+  #reapIdle(): void {
+    const now = Date.now();
+    for (const [id, pin] of this.#pins) {
+      if (pin.busy === 0 && now - pin.lastUsed > this.#idleMs) void this.#unpin(id, pin, "rollback");
+    }
+  }
+
+  /** Rolls back every open transaction and returns the connections; the pool is the caller's to end. */
+  async close(): Promise<void> {
+    clearInterval(this.#sweeper);
+    await Promise.all([...this.#pins].map(([id, pin]) => this.#unpin(id, pin, "rollback")));
+  }
+}
+
+function token(id: string, inTransaction: boolean): SessionToken {
+  return { signature: id, vitessSession: { inTransaction } };
+}
+
+function readSession(raw: unknown): { id: string; inTransaction: boolean } | undefined {
+  if (typeof raw !== "object" || raw === null) return undefined;
+  const { signature, vitessSession } = raw as Partial<SessionToken>;
+  if (typeof signature !== "string" || !signature.startsWith(ID_PREFIX)) return undefined;
+  return { id: signature, inTransaction: vitessSession?.inTransaction === true };
+}

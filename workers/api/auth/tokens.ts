@@ -1,0 +1,53 @@
+import { sign, verify } from "hono/jwt";
+import { AppError } from "../../lib/errors";
+import type { AuthUser } from "../hono-env";
+
+/** Access tokens are short-lived JWTs; refresh tokens are opaque and live in Redis (refresh-tokens.ts). */
+export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
+const ISSUER = "somsom-party";
+
+export interface AccessClaims {
+  sub: string;
+  role: AuthUser["role"];
+  jti: string;
+  iat: number;
+  exp: number;
+}
+
+export async function issueAccessToken(user: AuthUser, secret: string, now = Date.now()) {
+  const iat = Math.floor(now / 1000);
+  const claims: AccessClaims & { iss: string; typ: string } = {
+    sub: String(user.id),
+    role: user.role,
+    jti: crypto.randomUUID(),
+    iat,
+    exp: iat + ACCESS_TOKEN_TTL_SECONDS,
+    iss: ISSUER,
+    typ: "access",
+  };
+  return { token: await sign({ ...claims }, secret, "HS256"), expiresAt: new Date(claims.exp * 1000) };
+}
+
+const invalid = () => new AppError(401, "auth.invalid_token", "The access token is missing, expired or invalid");
+
+/** Verifies signature, expiry, issuer and type; every failure is the same 401. */
+export async function verifyAccessToken(token: string, secret: string): Promise<AccessClaims> {
+  let payload: Record<string, unknown>;
+  try {
+    payload = await verify(token, secret, { alg: "HS256", iss: ISSUER });
+  } catch {
+    throw invalid();
+  }
+  const { sub, role, jti, iat, exp, typ } = payload;
+  if (
+    typ !== "access" ||
+    typeof sub !== "string" ||
+    (role !== "user" && role !== "admin") ||
+    typeof jti !== "string" ||
+    typeof iat !== "number" ||
+    typeof exp !== "number"
+  ) {
+    throw invalid();
+  }
+  return { sub, role, jti, iat, exp };
+}

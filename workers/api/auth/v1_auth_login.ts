@@ -1,0 +1,33 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { errorResponses } from "../../lib/errors";
+import type { App } from "../app";
+import { EmailSchema, TokenPairSchema } from "./schemas";
+import { login } from "./service";
+
+// No password rules here: a login must not reveal them, and old passwords may predate them.
+const LoginRequestSchema = z.object({ email: EmailSchema, password: z.string().min(1).max(1024) });
+
+export type V1AuthLoginRequest = z.input<typeof LoginRequestSchema>;
+export type V1AuthLoginResponse = z.infer<typeof TokenPairSchema>;
+
+const route = createRoute({
+  method: "post",
+  path: "/v1/auth/login",
+  tags: ["auth"],
+  summary: "Exchange email and password for an access and a refresh token",
+  request: { body: { required: true, content: { "application/json": { schema: LoginRequestSchema } } } },
+  responses: {
+    200: { description: "Signed in", content: { "application/json": { schema: TokenPairSchema } } },
+    400: errorResponses[400],
+    401: errorResponses[401],
+    429: errorResponses[429],
+    500: errorResponses[500],
+  },
+});
+
+export function registerV1AuthLogin(app: App) {
+  app.openapi(route, async (c) => {
+    const ip = c.req.header("cf-connecting-ip") ?? "unknown";
+    return c.json(await login(c.get("services"), c.env, { ...c.req.valid("json"), ip }), 200);
+  });
+}

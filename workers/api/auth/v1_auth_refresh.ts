@@ -1,0 +1,30 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { errorResponses } from "../../lib/errors";
+import type { App } from "../app";
+import { TokenPairSchema } from "./schemas";
+import { refresh } from "./service";
+
+const RefreshRequestSchema = z.object({ refreshToken: z.string().min(1).max(200) });
+
+export type V1AuthRefreshRequest = z.input<typeof RefreshRequestSchema>;
+export type V1AuthRefreshResponse = z.infer<typeof TokenPairSchema>;
+
+const route = createRoute({
+  method: "post",
+  path: "/v1/auth/refresh",
+  tags: ["auth"],
+  summary: "Rotate a refresh token; reusing an old one revokes its whole family",
+  request: { body: { required: true, content: { "application/json": { schema: RefreshRequestSchema } } } },
+  responses: {
+    200: { description: "New token pair", content: { "application/json": { schema: TokenPairSchema } } },
+    400: errorResponses[400],
+    401: errorResponses[401],
+    500: errorResponses[500],
+  },
+});
+
+export function registerV1AuthRefresh(app: App) {
+  app.openapi(route, async (c) => {
+    return c.json(await refresh(c.get("services"), c.env, c.req.valid("json").refreshToken), 200);
+  });
+}

@@ -1,0 +1,34 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { errorResponses } from "../../lib/errors";
+import type { App } from "../app";
+import { EmailSchema, NicknameSchema, PasswordSchema, ProfileSchema, TokenPairSchema } from "./schemas";
+import { createUser, toProfile, tokensFor } from "./service";
+
+const SignupRequestSchema = z.object({ email: EmailSchema, password: PasswordSchema, nickname: NicknameSchema });
+const SignupResponseSchema = z.object({ user: ProfileSchema, tokens: TokenPairSchema });
+
+export type V1AuthSignupRequest = z.input<typeof SignupRequestSchema>;
+export type V1AuthSignupResponse = z.infer<typeof SignupResponseSchema>;
+
+const route = createRoute({
+  method: "post",
+  path: "/v1/auth/signup",
+  tags: ["auth"],
+  summary: "Create an account (role user) and sign in",
+  request: { body: { required: true, content: { "application/json": { schema: SignupRequestSchema } } } },
+  responses: {
+    201: { description: "Created", content: { "application/json": { schema: SignupResponseSchema } } },
+    400: errorResponses[400],
+    409: errorResponses[409],
+    500: errorResponses[500],
+  },
+});
+
+export function registerV1AuthSignup(app: App) {
+  app.openapi(route, async (c) => {
+    const s = c.get("services");
+    const user = await createUser(s, c.req.valid("json"));
+    c.get("logger").info("user signed up", { userId: user.id });
+    return c.json({ user: toProfile(user), tokens: await tokensFor(s, c.env, user) }, 201);
+  });
+}

@@ -1,0 +1,21 @@
+import type { Logger } from "../lib/logger";
+import type { Services } from "../lib/services";
+import type { AccessClaims } from "./auth/tokens";
+
+/** The authenticated caller, set by the auth middleware. */
+export interface AuthUser {
+  id: number;
+  role: "user" | "admin";
+}
+
+/** One type for the whole app: bindings from `wrangler types`, variables set by middleware. */
+export type HonoEnv = {
+  Bindings: Env;
+  Variables: {
+    requestId: string;
+    logger: Logger;
+    services: Services;
+    user: AuthUser;
+    claims: AccessClaims;
+  };
+};

@@ -1,0 +1,53 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { eq } from "drizzle-orm";
+import { users } from "../../db/schema/users";
+import { errorResponses } from "../../lib/errors";
+import type { App } from "../app";
+import { NicknameSchema, NotificationPrefsSchema, ProfileSchema } from "../auth/schemas";
+import { toProfile } from "../auth/service";
+import { requireAuth } from "../middleware/auth";
+import { requireActiveUser } from "./service";
+
+const PatchMeRequestSchema = z
+  .object({ nickname: NicknameSchema, notifications: NotificationPrefsSchema.partial() })
+  .partial()
+  .strict();
+
+export type V1MePatchRequest = z.input<typeof PatchMeRequestSchema>;
+
+const route = createRoute({
+  method: "patch",
+  path: "/v1/me",
+  tags: ["me"],
+  summary: "Change my nickname or notification preferences",
+  security: [{ bearer: [] }],
+  middleware: [requireAuth()] as const,
+  request: { body: { required: true, content: { "application/json": { schema: PatchMeRequestSchema } } } },
+  responses: {
+    200: { description: "Updated profile", content: { "application/json": { schema: ProfileSchema } } },
+    400: errorResponses[400],
+    401: errorResponses[401],
+    404: errorResponses[404],
+    500: errorResponses[500],
+  },
+});
+
+export function registerV1MePatch(app: App) {
+  app.openapi(route, async (c) => {
+    const s = c.get("services");
+    const userId = c.get("user").id;
+    await requireActiveUser(s, userId);
+    const { nickname, notifications: n } = c.req.valid("json");
+    const set = {
+      ...(nickname !== undefined && { nickname }),
+      ...(n?.reminders !== undefined && { notifyReminders: n.reminders }),
+      ...(n?.reminderOffsetsHours !== undefined && {
+        reminderOffsetsHours: [...new Set(n.reminderOffsetsHours)].sort((a, b) => b - a),
+      }),
+      ...(n?.chat !== undefined && { notifyChat: n.chat }),
+      ...(n?.festivalUpdates !== undefined && { notifyFestivalUpdates: n.festivalUpdates }),
+    };
+    if (Object.keys(set).length) await s.db.update(users).set(set).where(eq(users.id, userId));
+    return c.json(toProfile(await requireActiveUser(s, userId)), 200);
+  });
+}

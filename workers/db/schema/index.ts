@@ -1,0 +1,3 @@
+// Every table, re-exported for drizzle's relational queries and drizzle-kit.
+export * from "./festivals";
+export * from "./users";

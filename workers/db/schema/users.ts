@@ -1,0 +1,30 @@
+import { boolean, json, mysqlEnum, mysqlTable, uniqueIndex, varchar } from "drizzle-orm/mysql-core";
+import { at, createdAt, id, updatedAt } from "./columns";
+
+export const ROLES = ["user", "admin"] as const;
+
+export const users = mysqlTable(
+  "users",
+  {
+    id: id(),
+    /** Stored lower-cased: the unique index then makes emails unique case-insensitively. */
+    email: varchar("email", { length: 254 }).notNull(),
+    nickname: varchar("nickname", { length: 40 }).notNull(),
+    /** `pbkdf2-sha256$<iterations>$<salt b64>$<hash b64>`: parameters travel with the hash. */
+    passwordHash: varchar("password_hash", { length: 255 }).notNull(),
+    role: mysqlEnum("role", ROLES).notNull().default("user"),
+    notifyReminders: boolean("notify_reminders").notNull().default(true),
+    /** Hours before a reserved festival day to remind; default D-1 and H-1. */
+    reminderOffsetsHours: json("reminder_offsets_hours").$type<number[]>().notNull(),
+    notifyChat: boolean("notify_chat").notNull().default(true),
+    notifyFestivalUpdates: boolean("notify_festival_updates").notNull().default(true),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    /** Set when the account is deleted: the row stays so chat history keeps an anonymous author. */
+    deletedAt: at("deleted_at"),
+  },
+  (t) => [uniqueIndex("users_email_uq").on(t.email)],
+);
+
+export type User = typeof users.$inferSelect;
+export type NewUser = typeof users.$inferInsert;

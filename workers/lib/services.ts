@@ -1,0 +1,41 @@
+import { Kafka } from "@upstash/kafka";
+import { Redis } from "@upstash/redis/cloudflare";
+import { createDb, type Db } from "./db";
+import { createDynamo, type Dynamo } from "./dynamo.ts";
+
+/** Every external dependency, built once per isolate from env so tests swap nothing but env. */
+export interface Services {
+  db: Db;
+  redis: Redis;
+  kafka: Kafka;
+  dynamo: Dynamo;
+  /** Prefixes Redis keys so deployments (and test runs) sharing a Redis never see each other's data. */
+  key: (...parts: (string | number)[]) => string;
+}
+
+const cache = new WeakMap<Env, Services>();
+
+export function getServices(env: Env): Services {
+  let services = cache.get(env);
+  if (!services) {
+    services = buildServices(env);
+    cache.set(env, services);
+  }
+  return services;
+}
+
+function buildServices(env: Env): Services {
+  const prefix = env.REDIS_PREFIX ?? "";
+  return {
+    db: createDb(env.DATABASE_URL),
+    redis: new Redis({ url: env.REDIS_URL, token: env.REDIS_TOKEN, automaticDeserialization: false }),
+    kafka: new Kafka({ url: env.KAFKA_URL, username: env.KAFKA_USERNAME, password: env.KAFKA_PASSWORD }),
+    dynamo: createDynamo({
+      endpoint: env.DYNAMO_ENDPOINT,
+      region: env.AWS_REGION,
+      accessKeyId: env.AWS_ACCESS_KEY_ID,
+      secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+    }),
+    key: (...parts) => prefix + parts.join(":"),
+  };
+}
