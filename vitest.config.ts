@@ -26,6 +26,8 @@ export default defineConfig({
           name: "worker",
           include: ["test/worker/**/*.test.ts"],
           globalSetup: ["test/global-setup.ts"],
+          // Request logs are JSON lines; show them only for the tests that fail.
+          silent: "passed-only",
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },

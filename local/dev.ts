@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { createConnection } from "mysql2/promise";
 import { loadDevVars, ROOT } from "./dev-vars.ts";
 import { seedDemoData } from "./seed.ts";
-import { MYSQL, Stack } from "./stack.ts";
+import { flushRedisPrefix, MYSQL, Stack } from "./stack.ts";
 
 /**
  * `npm run dev`: the local stack (MariaDB + Redis + the four stand-ins), migrations, demo data,
@@ -113,21 +113,6 @@ async function main() {
   process.on("SIGINT", () => void stop());
   process.on("SIGTERM", () => void stop());
   wrangler.on("exit", (code) => void stop(code ?? 0));
-}
-
-async function flushRedisPrefix(prefix: string) {
-  const { RespClient } = await import("./resp.ts");
-  const client = await RespClient.connect({ host: "127.0.0.1", port: 6379 });
-  let cursor = "0";
-  do {
-    const [next, keys] = (await client.send(["SCAN", cursor, "MATCH", `${prefix}*`, "COUNT", "500"])) as [
-      string,
-      string[],
-    ];
-    cursor = String(next);
-    if (keys.length) await client.send(["DEL", ...keys]);
-  } while (cursor !== "0");
-  client.close();
 }
 
 main().catch((err) => {

@@ -20,7 +20,9 @@ export async function applyMigrations(databaseUrl: string, log: (line: string) =
   const applied = new Set(
     ((await conn.execute("select name from _migrations")).rows as { name: string }[]).map((r) => r.name),
   );
-  const journal = JSON.parse(await readFile(new URL("meta/_journal.json", MIGRATIONS_DIR), "utf8")) as Journal;
+  const journal = JSON.parse(
+    await readFile(new URL("meta/_journal.json", MIGRATIONS_DIR), "utf8"),
+  ) as Journal;
   const pending = journal.entries.sort((a, b) => a.idx - b.idx).filter((e) => !applied.has(e.tag));
   for (const entry of pending) {
     const sql = await readFile(new URL(`${entry.tag}.sql`, MIGRATIONS_DIR), "utf8");

@@ -31,6 +31,14 @@ export function encodeCommand(args: readonly RespArg[]): Buffer {
   return Buffer.concat(parts);
 }
 
+/** A bulk string or array length; -1 means nil. */
+function lengthOf(line: string): number {
+  const len = Number(line);
+  if (!Number.isInteger(len) || len < -1)
+    throw new Error(`RESP protocol error: bad length ${JSON.stringify(line)}`);
+  return len;
+}
+
 /** An array whose elements are still arriving. */
 interface OpenArray {
   items: RespValue[];
@@ -102,7 +110,7 @@ export class RespParser {
         return { kind: "value", value: Number(line), next };
       case 0x24: {
         // '$' bulk string
-        const len = Number(line);
+        const len = lengthOf(line);
         if (len < 0) return { kind: "value", value: null, next };
         const end = next + len;
         if (buf.length < end + 2) {
@@ -114,7 +122,7 @@ export class RespParser {
       }
       case 0x2a: {
         // '*' array
-        const len = Number(line);
+        const len = lengthOf(line);
         if (len < 0) return { kind: "value", value: null, next };
         if (len === 0) return { kind: "value", value: [], next };
         this.#stack.push({ items: [], remaining: len });

@@ -1,10 +1,11 @@
 import { createConnection } from "mysql2/promise";
-import { createDynamo } from "../workers/lib/dynamo.ts";
 import { ensureChatTable } from "../workers/lib/chat-table.ts";
+import { createDynamo } from "../workers/lib/dynamo.ts";
 import { type DynamoStandin, startDynamoStandin } from "./dynamo/server.ts";
 import { type KafkaStandin, startKafkaStandin } from "./kafka-rest/server.ts";
 import { applyMigrations } from "./migrate.ts";
 import { type PlanetscaleStandin, startPlanetscaleStandin } from "./planetscale/server.ts";
+import { RespConnection } from "./resp.ts";
 import { ensureRunning, MARIADB, REDIS } from "./system-services.ts";
 import { type RedisStandin, startRedisStandin } from "./upstash-redis/server.ts";
 
@@ -138,7 +139,9 @@ export class Stack {
   }
 
   async stop(): Promise<void> {
-    await Promise.allSettled((["planetscale", "redis", "kafka", "dynamo"] as const).map((n) => this.stopStandin(n)));
+    await Promise.allSettled(
+      (["planetscale", "redis", "kafka", "dynamo"] as const).map((n) => this.stopStandin(n)),
+    );
   }
 
   /** Removes everything this stack wrote to the shared engines (test runs). */
@@ -146,5 +149,21 @@ export class Stack {
     const mysql = await createConnection(MYSQL);
     await mysql.query(`drop database if exists \`${this.config.database}\``);
     await mysql.end();
+    await flushRedisPrefix(this.config.redisPrefix);
   }
+}
+
+/** Deletes every key under a prefix (a test run's keys, or the dev data on --reset). */
+export async function flushRedisPrefix(prefix: string) {
+  const conn = await RespConnection.connect({ host: "127.0.0.1", port: 6379 });
+  let cursor = "0";
+  do {
+    const [next, keys] = (await conn.send(["SCAN", cursor, "MATCH", `${prefix}*`, "COUNT", "500"])) as [
+      Buffer,
+      Buffer[],
+    ];
+    cursor = next.toString();
+    if (keys.length) await conn.send(["DEL", ...keys]);
+  } while (cursor !== "0");
+  conn.close();
 }

@@ -61,7 +61,8 @@ export async function ensureRunning(service: SystemService): Promise<void> {
     );
   }
   const [cmd, ...args] = service.start;
-  if (service === MARIADB && !existsSync("/run/mysqld")) spawnSync("install", ["-d", "-o", "mysql", "/run/mysqld"]);
+  if (service === MARIADB && !existsSync("/run/mysqld"))
+    spawnSync("install", ["-d", "-o", "mysql", "/run/mysqld"]);
   const result = spawnSync(cmd as string, args, { stdio: "inherit" });
   if (result.status !== 0) throw new Error(`could not start ${service.name}: ${service.start.join(" ")}`);
   for (let i = 0; i < 60; i++) {

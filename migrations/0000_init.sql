@@ -7,6 +7,12 @@ CREATE TABLE `festival_days` (
 	CONSTRAINT `festival_days_festival_id_day_pk` PRIMARY KEY(`festival_id`,`day`)
 );
 --> statement-breakpoint
+CREATE TABLE `festival_search_grams` (
+	`gram` varchar(2) character set utf8mb4 collate utf8mb4_bin NOT NULL,
+	`festival_id` bigint unsigned NOT NULL,
+	CONSTRAINT `festival_search_grams_gram_festival_id_pk` PRIMARY KEY(`gram`,`festival_id`)
+);
+--> statement-breakpoint
 CREATE TABLE `festivals` (
 	`id` bigint unsigned AUTO_INCREMENT NOT NULL,
 	`title` varchar(200) NOT NULL,
@@ -20,16 +26,44 @@ CREATE TABLE `festivals` (
 	`start_date` date NOT NULL,
 	`end_date` date NOT NULL,
 	`timezone` varchar(64) NOT NULL,
+	`starts_at` datetime(3) NOT NULL,
+	`ends_at` datetime(3) NOT NULL,
 	`per_user_limit` int NOT NULL,
 	`sale_opens_at` datetime(3) NOT NULL,
 	`sale_closes_at` datetime(3) NOT NULL,
 	`image_url` varchar(500),
 	`tags` json NOT NULL,
 	`cancelled_at` datetime(3),
+	`cancel_reason` varchar(500),
 	`reserved_count` int NOT NULL DEFAULT 0,
+	`search_title` varchar(200) character set utf8mb4 collate utf8mb4_bin NOT NULL,
+	`search_text` text character set utf8mb4 collate utf8mb4_bin NOT NULL,
 	`created_at` datetime(3) NOT NULL,
 	`updated_at` datetime(3) NOT NULL,
 	CONSTRAINT `festivals_id` PRIMARY KEY(`id`)
+);
+--> statement-breakpoint
+CREATE TABLE `reservation_user_totals` (
+	`festival_id` bigint unsigned NOT NULL,
+	`user_id` bigint unsigned NOT NULL,
+	`quantity` int NOT NULL DEFAULT 0,
+	CONSTRAINT `reservation_user_totals_festival_id_user_id_pk` PRIMARY KEY(`festival_id`,`user_id`)
+);
+--> statement-breakpoint
+CREATE TABLE `reservations` (
+	`id` bigint unsigned AUTO_INCREMENT NOT NULL,
+	`festival_id` bigint unsigned NOT NULL,
+	`user_id` bigint unsigned NOT NULL,
+	`day` date NOT NULL,
+	`quantity` int NOT NULL,
+	`status` enum('confirmed','cancelled','checked_in') NOT NULL,
+	`confirmed_at` datetime(3) NOT NULL,
+	`cancelled_at` datetime(3),
+	`cancel_reason` enum('user','festival_cancelled','account_deleted'),
+	`checked_in_at` datetime(3),
+	`created_at` datetime(3) NOT NULL,
+	`updated_at` datetime(3) NOT NULL,
+	CONSTRAINT `reservations_id` PRIMARY KEY(`id`)
 );
 --> statement-breakpoint
 CREATE TABLE `users` (
@@ -49,5 +83,14 @@ CREATE TABLE `users` (
 	CONSTRAINT `users_email_uq` UNIQUE(`email`)
 );
 --> statement-breakpoint
+CREATE INDEX `festival_search_grams_festival_idx` ON `festival_search_grams` (`festival_id`);--> statement-breakpoint
 CREATE INDEX `festivals_start_idx` ON `festivals` (`start_date`,`id`);--> statement-breakpoint
-CREATE INDEX `festivals_category_idx` ON `festivals` (`category`);
+CREATE INDEX `festivals_category_idx` ON `festivals` (`category`,`start_date`,`id`);--> statement-breakpoint
+CREATE INDEX `festivals_region_idx` ON `festivals` (`region`,`start_date`,`id`);--> statement-breakpoint
+CREATE INDEX `festivals_popularity_idx` ON `festivals` (`reserved_count`,`id`);--> statement-breakpoint
+CREATE INDEX `festivals_geo_idx` ON `festivals` (`lat`,`lng`);--> statement-breakpoint
+CREATE INDEX `festivals_ends_idx` ON `festivals` (`ends_at`);--> statement-breakpoint
+CREATE INDEX `reservations_user_idx` ON `reservations` (`user_id`,`id`);--> statement-breakpoint
+CREATE INDEX `reservations_user_status_idx` ON `reservations` (`user_id`,`status`,`id`);--> statement-breakpoint
+CREATE INDEX `reservations_festival_idx` ON `reservations` (`festival_id`,`id`);--> statement-breakpoint
+CREATE INDEX `reservations_festival_status_idx` ON `reservations` (`festival_id`,`status`,`id`);

@@ -239,7 +239,11 @@ export class ConsumerGroups {
   }
 
   /** Commit explicit offsets, or (none given) everything the instance has handed out so far. */
-  async commit(group: string, instanceId: string, offsets: TopicPartitionOffset[] | undefined): Promise<void> {
+  async commit(
+    group: string,
+    instanceId: string,
+    offsets: TopicPartitionOffset[] | undefined,
+  ): Promise<void> {
     if (offsets !== undefined) {
       for (const { topic, partition } of offsets) this.requirePartition(topic, partition);
       await this.offsets.commit(group, offsets);
@@ -291,7 +295,11 @@ export class ConsumerGroups {
     await Promise.allSettled(all.map((instance) => instance.exclusive(() => this.finalCommit(instance))));
   }
 
-  private instanceFor(group: string, instanceId: string, settings: Partial<ConsumerSettings>): ConsumerInstance {
+  private instanceFor(
+    group: string,
+    instanceId: string,
+    settings: Partial<ConsumerSettings>,
+  ): ConsumerInstance {
     let instances = this.instances.get(group);
     if (instances === undefined) {
       instances = new Map();
@@ -369,8 +377,9 @@ export class ConsumerGroups {
     const messages: Message[] = [];
     for (let i = 0; i < logs.length && messages.length < MAX_RECORDS_PER_CALL; i++) {
       const log = logs[(start + i) % logs.length];
-      const position = log && instance.positions.get(tpKey(log.topic, log.partition));
-      if (log === undefined || position === undefined) continue;
+      if (log === undefined) continue;
+      const position = instance.positions.get(tpKey(log.topic, log.partition));
+      if (position === undefined) continue;
       const records = log.read(position.offset, MAX_RECORDS_PER_CALL - messages.length);
       for (const record of records) messages.push(toMessage(log, record));
       position.offset += records.length;

@@ -23,7 +23,12 @@ export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
 }
 
 /** Every answer is JSON, errors included: the client calls `res.json()` before it looks at the status. */
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent) return;
   const payload = JSON.stringify(body);
   res.writeHead(status, {

@@ -84,7 +84,12 @@ export class PartitionLog {
   }
 
   /** Open (or create) a partition file and load it, dropping a torn tail left by a crash mid-write. */
-  static async open(file: string, topic: string, partition: number, onAppend: () => void): Promise<PartitionLog> {
+  static async open(
+    file: string,
+    topic: string,
+    partition: number,
+    onAppend: () => void,
+  ): Promise<PartitionLog> {
     // Not O_APPEND: writes go to explicit positions so a failed batch can be truncated away.
     const handle = await open(file, constants.O_RDWR | constants.O_CREAT, 0o644);
     try {
@@ -354,7 +359,9 @@ export class LogStore {
   async close(): Promise<void> {
     this.stopWaiting();
     await Promise.allSettled(this.creating.values());
-    await Promise.all([...this.topics.values()].flatMap((topic) => topic.partitions.map((log) => log.close())));
+    await Promise.all(
+      [...this.topics.values()].flatMap((topic) => topic.partitions.map((log) => log.close())),
+    );
   }
 
   private async createTopic(name: string, partitions: number): Promise<Topic> {
@@ -379,7 +386,9 @@ export class LogStore {
     const logs: PartitionLog[] = [];
     try {
       for (let p = 0; p < partitions; p++) {
-        logs.push(await PartitionLog.open(join(this.dir, name, `${p}.jsonl`), name, p, () => this.wake(name)));
+        logs.push(
+          await PartitionLog.open(join(this.dir, name, `${p}.jsonl`), name, p, () => this.wake(name)),
+        );
       }
     } catch (err) {
       await Promise.allSettled(logs.map((log) => log.close()));

@@ -100,7 +100,9 @@ export function produceItem(raw: unknown, topicFromPath?: string): ProduceItem {
 }
 
 export function produceItems(body: unknown, topicFromPath?: string): ProduceItem[] {
-  const items = asList(body, "one message or an array of messages").map((raw) => produceItem(raw, topicFromPath));
+  const items = asList(body, "one message or an array of messages").map((raw) =>
+    produceItem(raw, topicFromPath),
+  );
   if (items.length === 0) throw badRequest("no messages to produce");
   return items;
 }
@@ -164,10 +166,17 @@ export function fetchBody(body: unknown): { items: FetchItem[]; timeoutMs: numbe
   const request = asObject(body, "the fetch request");
   const items: FetchItem[] = [];
   if (request.topic !== undefined) {
-    items.push(topicPartitionOffset({ topic: request.topic, partition: request.partition, offset: request.offset ?? 0 }));
+    items.push(
+      topicPartitionOffset({
+        topic: request.topic,
+        partition: request.partition,
+        offset: request.offset ?? 0,
+      }),
+    );
   }
   if (request.topicPartitionOffsets !== undefined) {
-    if (!Array.isArray(request.topicPartitionOffsets)) throw badRequest("topicPartitionOffsets must be an array");
+    if (!Array.isArray(request.topicPartitionOffsets))
+      throw badRequest("topicPartitionOffsets must be an array");
     items.push(...request.topicPartitionOffsets.map(topicPartitionOffset));
   }
   if (items.length === 0) throw badRequest("fetch needs topic/partition/offset or topicPartitionOffsets");

@@ -41,14 +41,17 @@ export interface ErrorContext {
 
 export function sqlError(err: unknown, ctx: ErrorContext): VitessError {
   const e = asMysqlError(err);
+  if (e.sqlState === undefined) {
+    // Not an answer from MySQL but no answer at all (refused, timed out, pool closed):
+    // Vitess reports that as Unavailable with the client-side "can't connect" errno.
+    return standinError("Unavailable", `${e.message} (errno 2002) (sqlstate HY000)`, ctx);
+  }
   const grpc = (e.errno !== undefined && GRPC_CODE_BY_ERRNO[e.errno]) || "Unknown";
-  const errno = e.errno ?? 1105; // ER_UNKNOWN_ERROR, what Vitess reports for non-MySQL failures
-  const sqlState = e.sqlState ?? "HY000";
-  const sql = e.errno === undefined ? "" : `: Sql: "${truncate(ctx.sql)}", BindVars: {REDACTED}`;
   return {
     message:
       `target: ${ctx.database}.-.primary: vttablet: rpc error: code = ${grpc} desc = ${e.sqlMessage ?? e.message}` +
-      ` (errno ${errno}) (sqlstate ${sqlState}) (CallerID: ${ctx.username})${sql}`,
+      ` (errno ${e.errno ?? 1105}) (sqlstate ${e.sqlState}) (CallerID: ${ctx.username}):` +
+      ` Sql: "${truncate(ctx.sql)}", BindVars: {REDACTED}`,
     code: "UNKNOWN",
   };
 }

@@ -48,19 +48,15 @@ export async function startPlanetscaleStandin(opts: PlanetscaleStandinOptions): 
     // MySQL's default affected-rows semantics (changed rows, not matched), as Vitess reports them.
     flags: ["-FOUND_ROWS"],
     multipleStatements: false,
+    // No probe at start-up: like PlanetScale's API, the stand-in stays up while MySQL is down
+    // (fault tests point it at a dead port) and each statement fails fast with an error instead.
+    connectTimeout: 3_000,
   });
   // PlanetScale runs in UTC: make NOW() and TIMESTAMP columns agree whatever the host's zone is.
   // The 'connection' event fires before the pool hands the connection out, so this runs first.
   pool.pool.on("connection", (conn) => {
     conn.query("SET time_zone = '+00:00'", (err) => err && conn.destroy());
   });
-
-  try {
-    await pool.query("SELECT 1"); // fail fast on a wrong host, credentials or database
-  } catch (err) {
-    await pool.end();
-    throw err;
-  }
 
   const sessions = new SessionManager(pool, opts.idleTransactionMs ?? 30_000, {
     database: opts.database,
@@ -129,6 +125,9 @@ export async function startPlanetscaleStandin(opts: PlanetscaleStandinOptions): 
         await stopped;
         await sessions.close();
         await pool.end();
+        // Let in-process clients (tests, the dev stack) read the FIN of their keep-alive sockets:
+        // otherwise a stand-in restarted on the same port gets requests written to dead sockets.
+        await new Promise((resolve) => setImmediate(resolve));
       })();
       return closing;
     },
@@ -136,20 +135,27 @@ export async function startPlanetscaleStandin(opts: PlanetscaleStandinOptions): 
 }
 
 /**
- * Compares Basic credentials in constant time. The client builds the header from `new URL(url)`,
- * whose username/password stay percent-encoded, so the decoded form is accepted too.
+ * Compares Basic credentials in constant time. The client builds the header with btoa(), i.e.
+ * Latin-1, from `new URL(url)`, whose username/password stay percent-encoded; so the Latin-1,
+ * UTF-8 and percent-decoded readings are all accepted.
  */
 function basicAuthChecker(username: string, password: string): (header: string | undefined) => boolean {
   const expected = digest(`${username}:${password}`);
   return (header) => {
     const match = /^Basic\s+(\S+)$/i.exec(header ?? "");
     if (!match?.[1]) return false;
-    const given = Buffer.from(match[1], "base64").toString("utf8");
-    const colon = given.indexOf(":");
-    if (colon < 0) return false;
-    const decoded = `${safeDecode(given.slice(0, colon))}:${safeDecode(given.slice(colon + 1))}`;
-    return timingSafeEqual(digest(given), expected) || timingSafeEqual(digest(decoded), expected);
+    const raw = Buffer.from(match[1], "base64");
+    const readings = [raw.toString("latin1"), raw.toString("utf8")].flatMap((text) => [
+      text,
+      decodeUserinfo(text),
+    ]);
+    return readings.map((text) => timingSafeEqual(digest(text), expected)).includes(true);
   };
+}
+
+function decodeUserinfo(text: string): string {
+  const colon = text.indexOf(":");
+  return colon < 0 ? text : `${safeDecode(text.slice(0, colon))}:${safeDecode(text.slice(colon + 1))}`;
 }
 
 function digest(text: string): Buffer {

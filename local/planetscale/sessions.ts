@@ -34,7 +34,8 @@ interface Ran {
 interface Pin {
   conn: PoolConnection;
   lastUsed: number;
-  busy: number; // statements in flight: a pin is never reaped under a running query
+  busy: number; // statements queued or running: a pin is never reaped under them
+  tail: Promise<unknown>; // the session's statements run one after another, in arrival order
   autocommitOff: boolean; // after SET autocommit=0, COMMIT doesn't end the pin: a new transaction begins
 }
 
@@ -59,11 +60,6 @@ export class SessionManager {
     return token(`${ID_PREFIX}${randomUUID()}`, false);
   }
 
-  /** Number of sessions currently holding a MySQL connection (for tests and diagnostics). */
-  get pinnedCount(): number {
-    return this.#pins.size;
-  }
-
   async execute(rawSession: unknown, sql: string): Promise<ExecuteOutcome> {
     const { id, inTransaction } = readSession(rawSession) ?? {
       id: this.newSession().signature,
@@ -77,31 +73,44 @@ export class SessionManager {
 
     if (kind === "begin" || kind === "autocommit-off")
       return this.#openPin(id, sql, kind === "autocommit-off", ctx);
-    if (inTransaction) {
-      // The client believes it is in a transaction we no longer have (reaped, or the stand-in
-      // restarted). Running on the pool would silently drop atomicity, so fail like Vitess does;
-      // ROLLBACK (and SET autocommit=1) clear the state so drizzle's error path still works.
-      if (kind === "rollback" || kind === "autocommit-on") return { session: token(id, false), result: {} };
-      const ended = standinError(
-        "Aborted",
-        `transaction ${id}: ended (idle for more than ${this.#idleMs} ms)`,
-        ctx,
-      );
-      return { session: token(id, kind !== "commit"), error: ended };
-    }
+    if (inTransaction) return this.#transactionGone(id, kind, ctx, `idle for more than ${this.#idleMs} ms`);
     const ran = await this.#run(this.#pool, sql, ctx);
     return { session: token(id, false), result: ran.result, error: ran.error };
   }
 
-  async #onPin(
+  /**
+   * The client believes it is in a transaction we no longer have (reaped, ended, or the stand-in
+   * restarted). Running on the pool would silently drop atomicity, so fail like Vitess does; a
+   * ROLLBACK (or SET autocommit = 1) just clears the state, so drizzle's error path still works.
+   */
+  #transactionGone(id: string, kind: StatementKind, ctx: ErrorContext, why: string): ExecuteOutcome {
+    if (kind === "rollback" || kind === "autocommit-on") return { session: token(id, false), result: {} };
+    const error = standinError("Aborted", `transaction ${id}: ended (${why})`, ctx);
+    return { session: token(id, kind !== "commit"), error };
+  }
+
+  /**
+   * Queues the statement behind the session's earlier ones, so a statement sent while COMMIT is
+   * in flight can't slip onto the connection after it went back to the pool.
+   */
+  #onPin(id: string, pin: Pin, kind: StatementKind, sql: string, ctx: ErrorContext): Promise<ExecuteOutcome> {
+    pin.busy++;
+    const turn = pin.tail.then(() => this.#runPinned(id, pin, kind, sql, ctx));
+    pin.tail = turn.catch(() => {});
+    return turn;
+  }
+
+  async #runPinned(
     id: string,
     pin: Pin,
     kind: StatementKind,
     sql: string,
     ctx: ErrorContext,
   ): Promise<ExecuteOutcome> {
-    pin.busy++;
     try {
+      // The transaction may have ended while this statement waited (COMMIT, broken connection).
+      if (this.#pins.get(id) !== pin)
+        return this.#transactionGone(id, kind, ctx, "before this statement ran");
       const ran = await this.#run(pin.conn, sql, ctx);
       let ends = kind === "commit" || kind === "rollback";
       if (pin.autocommitOff) ends = false; // with autocommit off, the next transaction starts at once
@@ -141,11 +150,11 @@ export class SessionManager {
       ran.error = standinError("FailedPrecondition", `session ${id} already has an open transaction`, ctx);
     }
     if (ran.error) {
-      const pin = { conn, lastUsed: 0, busy: 0, autocommitOff };
+      const pin = { conn, lastUsed: 0, busy: 0, tail: Promise.resolve(), autocommitOff };
       await this.#unpin(id, pin, ran.fatal ? "destroy" : "rollback");
       return { session: token(id, this.#pins.has(id)), error: ran.error };
     }
-    this.#pins.set(id, { conn, lastUsed: Date.now(), busy: 0, autocommitOff });
+    this.#pins.set(id, { conn, lastUsed: Date.now(), busy: 0, tail: Promise.resolve(), autocommitOff });
     return { session: token(id, true), result: ran.result };
   }
 

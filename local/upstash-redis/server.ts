@@ -55,6 +55,7 @@ export async function startRedisStandin(opts: RedisStandinOptions): Promise<Redi
       ({ status, body }) => send(res, status, body),
       (error: unknown) => {
         const status = error instanceof HttpError ? error.status : 500;
+        if (status === 500) console.error("upstash-redis stand-in: unexpected error", error);
         send(res, status, { error: error instanceof Error ? error.message : String(error) });
       },
     );
@@ -109,8 +110,9 @@ async function handle(req: http.IncomingMessage, token: string, pool: RedisPool)
   const body = method === "GET" ? Buffer.alloc(0) : await readBody(req);
   const path = url.pathname;
 
-  if (method !== "GET" && path === "/")
+  if (method !== "GET" && path === "/") {
     return runSingle(pool, prepareCommand(parseCommand(parseJson(body))), base64);
+  }
   if (method !== "GET" && (path === "/pipeline" || path === "/multi-exec")) {
     const commands = parseJson(body);
     if (!Array.isArray(commands) || commands.length === 0) {
@@ -133,15 +135,17 @@ function readBody(req: http.IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on("data", (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        req.destroy();
-        reject(new HttpError(413, "ERR request body too large"));
-        return;
-      }
       chunks.push(chunk);
-    });
+      if (size > MAX_BODY_BYTES) {
+        // Drain the rest without keeping it, so the 413 can still be answered on this socket.
+        req.off("data", onData);
+        req.resume();
+        reject(new HttpError(413, "ERR request body too large"));
+      }
+    };
+    req.on("data", onData);
     req.on("end", () => resolve(Buffer.concat(chunks)));
     req.on("error", reject);
   });
@@ -172,7 +176,7 @@ function parseCommand(value: unknown): string[] {
  * argument, after the path segments and before the query parameters.
  */
 function pathCommand(url: URL, body: Buffer): Prepared {
-  const segments = url.pathname.split("/").slice(1).map(decodeURIComponent);
+  const segments = url.pathname.split("/").slice(1).map(decodeSegment);
   if (segments.length === 0 || segments[0] === "") throw new HttpError(400, "ERR empty command");
   const query: string[] = [];
   for (const [key, value] of url.searchParams) {
@@ -184,6 +188,14 @@ function pathCommand(url: URL, body: Buffer): Prepared {
   if ("refused" in prepared || body.length === 0) return prepared;
   const at = segments.length;
   return { ...prepared, args: [...prepared.args.slice(0, at), body, ...prepared.args.slice(at)] };
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(400, "ERR failed to parse command: malformed URL encoding");
+  }
 }
 
 /** Redis failed to answer (down, restarting, timed out): a 5xx the client turns into UpstashError. */

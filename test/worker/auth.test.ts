@@ -22,15 +22,21 @@ describe("accounts: the whole flow", () => {
     expect(me.status).toBe(200);
     expect(me.body.email).toBe(email);
 
-    const patched = await api<{ nickname: string; notifications: { reminders: boolean } }>("PATCH", "/v1/me", {
-      token: login.body.accessToken,
-      body: { nickname: "재즈", notifications: { reminders: false } },
-    });
+    const patched = await api<{ nickname: string; notifications: { reminders: boolean } }>(
+      "PATCH",
+      "/v1/me",
+      {
+        token: login.body.accessToken,
+        body: { nickname: "재즈", notifications: { reminders: false } },
+      },
+    );
     expect(patched.status).toBe(200);
     expect(patched.body.nickname).toBe("재즈");
     expect(patched.body.notifications.reminders).toBe(false);
 
-    const refreshed = await api<Tokens>("POST", "/v1/auth/refresh", { body: { refreshToken: login.body.refreshToken } });
+    const refreshed = await api<Tokens>("POST", "/v1/auth/refresh", {
+      body: { refreshToken: login.body.refreshToken },
+    });
     expect(refreshed.status).toBe(200);
     expect(refreshed.body.refreshToken).not.toBe(login.body.refreshToken);
 
@@ -70,14 +76,18 @@ describe("accounts: the whole flow", () => {
   it("answers malformed JSON and wrong types with 400, never 500", async () => {
     expect((await api("POST", "/v1/auth/signup", { body: "{not json" })).status).toBe(400);
     expect((await api("POST", "/v1/auth/login", { body: { email: 42, password: [] } })).status).toBe(400);
-    expect((await api("PATCH", "/v1/me", { token: (await signup()).token, body: { role: "admin" } })).status).toBe(400);
+    expect(
+      (await api("PATCH", "/v1/me", { token: (await signup()).token, body: { role: "admin" } })).status,
+    ).toBe(400);
   });
 });
 
 describe("accounts: credentials and tokens", () => {
   it("gives the same 401 body for a wrong password and an unknown email", async () => {
     const user = await signup();
-    const wrong = await api<ApiError>("POST", "/v1/auth/login", { body: { email: user.email, password: "nope-12345" } });
+    const wrong = await api<ApiError>("POST", "/v1/auth/login", {
+      body: { email: user.email, password: "nope-12345" },
+    });
     const unknown = await api<ApiError>("POST", "/v1/auth/login", {
       body: { email: uniqueEmail("ghost"), password: "nope-12345" },
     });
@@ -90,7 +100,13 @@ describe("accounts: credentials and tokens", () => {
   it("refuses expired, tampered, foreign-signed and missing tokens with 401", async () => {
     const user = await signup();
     const now = Math.floor(Date.now() / 1000);
-    const claims = { sub: String(user.id), role: "user", jti: crypto.randomUUID(), iss: "somsom-party", typ: "access" };
+    const claims = {
+      sub: String(user.id),
+      role: "user",
+      jti: crypto.randomUUID(),
+      iss: "somsom-party",
+      typ: "access",
+    };
     const expired = await sign({ ...claims, iat: now - 3600, exp: now - 60 }, env.JWT_SECRET, "HS256");
     const foreign = await sign({ ...claims, iat: now, exp: now + 600 }, "another-secret", "HS256");
     const [head, payload, sig] = user.token.split(".") as [string, string, string];
@@ -110,13 +126,19 @@ describe("accounts: credentials and tokens", () => {
 
   it("revokes the whole family when a rotated refresh token is used again", async () => {
     const user = await signup();
-    const first = await api<Tokens>("POST", "/v1/auth/refresh", { body: { refreshToken: user.refreshToken } });
+    const first = await api<Tokens>("POST", "/v1/auth/refresh", {
+      body: { refreshToken: user.refreshToken },
+    });
     expect(first.status).toBe(200);
-    const reuse = await api<ApiError>("POST", "/v1/auth/refresh", { body: { refreshToken: user.refreshToken } });
+    const reuse = await api<ApiError>("POST", "/v1/auth/refresh", {
+      body: { refreshToken: user.refreshToken },
+    });
     expect(reuse.status).toBe(401);
     expect(reuse.body.error.code).toBe("auth.refresh_reused");
     // The thief's (or victim's) newest token dies with the family.
-    const newest = await api<ApiError>("POST", "/v1/auth/refresh", { body: { refreshToken: first.body.refreshToken } });
+    const newest = await api<ApiError>("POST", "/v1/auth/refresh", {
+      body: { refreshToken: first.body.refreshToken },
+    });
     expect(newest.status).toBe(401);
   });
 
@@ -132,9 +154,15 @@ describe("accounts: credentials and tokens", () => {
     const user = await signup();
     expect((await api("DELETE", "/v1/me", { token: user.token })).status).toBe(204);
     expect((await api("GET", "/v1/me", { token: user.token })).status).toBe(401);
-    expect((await api("POST", "/v1/auth/refresh", { body: { refreshToken: user.refreshToken } })).status).toBe(401);
-    expect((await api("POST", "/v1/auth/login", { body: { email: user.email, password: PASSWORD } })).status).toBe(401);
-    const again = await api("POST", "/v1/auth/signup", { body: { email: user.email, password: PASSWORD, nickname: "다시" } });
+    expect(
+      (await api("POST", "/v1/auth/refresh", { body: { refreshToken: user.refreshToken } })).status,
+    ).toBe(401);
+    expect(
+      (await api("POST", "/v1/auth/login", { body: { email: user.email, password: PASSWORD } })).status,
+    ).toBe(401);
+    const again = await api("POST", "/v1/auth/signup", {
+      body: { email: user.email, password: PASSWORD, nickname: "다시" },
+    });
     expect(again.status).toBe(201);
   });
 });
@@ -145,12 +173,18 @@ describe("accounts: login throttling", () => {
     const headers = { "cf-connecting-ip": `203.0.113.${Math.floor(Math.random() * 250)}` };
     const statuses: number[] = [];
     for (let i = 0; i < 20; i++) {
-      const res = await api("POST", "/v1/auth/login", { headers, body: { email: user.email, password: `wrong-${i}1` } });
+      const res = await api("POST", "/v1/auth/login", {
+        headers,
+        body: { email: user.email, password: `wrong-${i}1` },
+      });
       statuses.push(res.status);
     }
     expect(statuses.slice(0, 10).every((s) => s === 401)).toBe(true);
     expect(statuses.slice(10).every((s) => s === 429)).toBe(true);
-    const right = await api<ApiError>("POST", "/v1/auth/login", { headers, body: { email: user.email, password: PASSWORD } });
+    const right = await api<ApiError>("POST", "/v1/auth/login", {
+      headers,
+      body: { email: user.email, password: PASSWORD },
+    });
     expect(right.status).toBe(429);
     expect(right.body.error.code).toBe("auth.too_many_attempts");
     expect(Number(right.headers.get("retry-after"))).toBeGreaterThan(0);
@@ -168,9 +202,13 @@ describe("accounts: logs", () => {
       });
     }
     const user = await signup();
-    const login = await api<Tokens>("POST", "/v1/auth/login", { body: { email: user.email, password: PASSWORD } });
+    const login = await api<Tokens>("POST", "/v1/auth/login", {
+      body: { email: user.email, password: PASSWORD },
+    });
     await api("POST", "/v1/auth/login", { body: { email: user.email, password: "wrong-password-1" } });
-    const refreshed = await api<Tokens>("POST", "/v1/auth/refresh", { body: { refreshToken: login.body.refreshToken } });
+    const refreshed = await api<Tokens>("POST", "/v1/auth/refresh", {
+      body: { refreshToken: login.body.refreshToken },
+    });
     await api("GET", "/v1/me", { token: "garbage.token.value" });
     await api("POST", "/v1/auth/logout", { token: refreshed.body.accessToken });
     expect(lines.length).toBeGreaterThan(0);

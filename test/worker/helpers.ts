@@ -21,7 +21,12 @@ export async function api<T = unknown>(
   const res = await SELF.fetch(`http://somsom.test${path}`, {
     method,
     headers,
-    body: opts.body === undefined ? undefined : typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body),
+    body:
+      opts.body === undefined
+        ? undefined
+        : typeof opts.body === "string"
+          ? opts.body
+          : JSON.stringify(opts.body),
   });
   const text = await res.text();
   let body: unknown = text;
@@ -55,7 +60,12 @@ export async function signup(nickname = "솜솜이"): Promise<TestUser> {
     { body: { email, password: PASSWORD, nickname } },
   );
   if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${JSON.stringify(res.body)}`);
-  return { id: res.body.user.id, email, token: res.body.tokens.accessToken, refreshToken: res.body.tokens.refreshToken };
+  return {
+    id: res.body.user.id,
+    email,
+    token: res.body.tokens.accessToken,
+    refreshToken: res.body.tokens.refreshToken,
+  };
 }
 
 /** Admins are never made by sign-up; the harness seeds one the way `npm run admin:create` does. */

@@ -1,5 +1,5 @@
-import { OpenAPIHono } from "@hono/zod-openapi";
 import { swaggerUI } from "@hono/swagger-ui";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { requestId } from "hono/request-id";
 import { errorBody } from "../lib/errors";
 import { registerV1AuthLogin } from "./auth/v1_auth_login";
@@ -8,11 +8,11 @@ import { registerV1AuthRefresh } from "./auth/v1_auth_refresh";
 import { registerV1AuthSignup } from "./auth/v1_auth_signup";
 import { registerV1Health } from "./health/v1_health";
 import type { HonoEnv } from "./hono-env";
-import { notFound, onError } from "./middleware/errors";
-import { init } from "./middleware/init";
 import { registerV1MeDelete } from "./me/v1_me_delete";
 import { registerV1MeGet } from "./me/v1_me_get";
 import { registerV1MePatch } from "./me/v1_me_patch";
+import { notFound, onError } from "./middleware/errors";
+import { init } from "./middleware/init";
 
 /** Routes share this factory so a zod failure anywhere answers the same 400 envelope. */
 export function newRouter() {

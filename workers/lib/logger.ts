@@ -14,13 +14,20 @@ export function redact(value: unknown, depth = 0): unknown {
   if (value instanceof Error) return { name: value.name, message: value.message };
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = SENSITIVE.test(k) ? "[redacted]" : redact(v, depth + 1);
+  for (const [k, v] of Object.entries(value))
+    out[k] = SENSITIVE.test(k) ? "[redacted]" : redact(v, depth + 1);
   return out;
 }
 
 export function createLogger(base: Record<string, unknown> = {}): Logger {
   const write = (level: string, msg: string, fields?: Record<string, unknown>) => {
-    const line = JSON.stringify({ level, time: new Date().toISOString(), msg, ...base, ...(redact(fields) as object) });
+    const line = JSON.stringify({
+      level,
+      time: new Date().toISOString(),
+      msg,
+      ...base,
+      ...(redact(fields) as object),
+    });
     if (level === "error") console.error(line);
     else if (level === "warn") console.warn(line);
     else console.log(line);

@@ -42,4 +42,5 @@ export async function verifyPassword(password: string, stored: string): Promise<
 }
 
 /** The hash of a random, forgotten password: checking an unknown email costs what a real check costs. */
-export const DUMMY_HASH = "pbkdf2-sha256$100000$0FZjwrTCNdkFcBPXvPKNNA==$i2KKI7BZ24VAtph7i930ziemNC/hhPhctpU3EP71300=";
+export const DUMMY_HASH =
+  "pbkdf2-sha256$100000$0FZjwrTCNdkFcBPXvPKNNA==$i2KKI7BZ24VAtph7i930ziemNC/hhPhctpU3EP71300=";

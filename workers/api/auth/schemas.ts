@@ -37,7 +37,15 @@ export const TokenPairSchema = z
 export const NotificationPrefsSchema = z
   .object({
     reminders: z.boolean(),
-    reminderOffsetsHours: z.array(z.number().int().min(1).max(24 * 14)).max(5),
+    reminderOffsetsHours: z
+      .array(
+        z
+          .number()
+          .int()
+          .min(1)
+          .max(24 * 14),
+      )
+      .max(5),
     chat: z.boolean(),
     festivalUpdates: z.boolean(),
   })

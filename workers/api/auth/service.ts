@@ -1,5 +1,5 @@
-import { eq, isNull, and } from "drizzle-orm";
-import { users, type User } from "../../db/schema/users";
+import { and, eq, isNull } from "drizzle-orm";
+import { type User, users } from "../../db/schema/users";
 import { AppError } from "../../lib/errors";
 import { hit, peek, reset } from "../../lib/rate-limit";
 import type { Services } from "../../lib/services";
@@ -49,7 +49,8 @@ export async function createUser(
     if (!user) throw new Error("user vanished right after insert");
     return user;
   } catch (err) {
-    if (isDuplicateKey(err)) throw new AppError(409, "auth.email_taken", "An account with this email already exists");
+    if (isDuplicateKey(err))
+      throw new AppError(409, "auth.email_taken", "An account with this email already exists");
     throw err;
   }
 }
@@ -109,7 +110,8 @@ export async function refresh(s: Services, env: Env, refreshToken: string): Prom
   if (result.outcome === "reuse") {
     throw new AppError(401, "auth.refresh_reused", "This refresh token was already used; sign in again");
   }
-  if (result.outcome !== "ok") throw new AppError(401, "auth.invalid_refresh_token", "The refresh token is not valid");
+  if (result.outcome !== "ok")
+    throw new AppError(401, "auth.invalid_refresh_token", "The refresh token is not valid");
   const user = await findActiveUser(s, result.userId);
   if (!user) throw new AppError(401, "auth.invalid_refresh_token", "The refresh token is not valid");
   const access = await issueAccessToken({ id: user.id, role: user.role }, env.JWT_SECRET);

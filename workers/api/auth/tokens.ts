@@ -28,7 +28,8 @@ export async function issueAccessToken(user: AuthUser, secret: string, now = Dat
   return { token: await sign({ ...claims }, secret, "HS256"), expiresAt: new Date(claims.exp * 1000) };
 }
 
-const invalid = () => new AppError(401, "auth.invalid_token", "The access token is missing, expired or invalid");
+const invalid = () =>
+  new AppError(401, "auth.invalid_token", "The access token is missing, expired or invalid");
 
 /** Verifies signature, expiry, issuer and type; every failure is the same 401. */
 export async function verifyAccessToken(token: string, secret: string): Promise<AccessClaims> {

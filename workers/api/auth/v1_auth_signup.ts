@@ -2,9 +2,13 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
 import type { App } from "../app";
 import { EmailSchema, NicknameSchema, PasswordSchema, ProfileSchema, TokenPairSchema } from "./schemas";
-import { createUser, toProfile, tokensFor } from "./service";
+import { createUser, tokensFor, toProfile } from "./service";
 
-const SignupRequestSchema = z.object({ email: EmailSchema, password: PasswordSchema, nickname: NicknameSchema });
+const SignupRequestSchema = z.object({
+  email: EmailSchema,
+  password: PasswordSchema,
+  nickname: NicknameSchema,
+});
 const SignupResponseSchema = z.object({ user: ProfileSchema, tokens: TokenPairSchema });
 
 export type V1AuthSignupRequest = z.input<typeof SignupRequestSchema>;

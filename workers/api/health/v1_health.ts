@@ -24,7 +24,10 @@ const route = createRoute({
   tags: ["ops"],
   summary: "Reachability and latency of every dependency",
   responses: {
-    200: { description: "All dependencies answer", content: { "application/json": { schema: HealthSchema } } },
+    200: {
+      description: "All dependencies answer",
+      content: { "application/json": { schema: HealthSchema } },
+    },
     503: { description: "At least one is down", content: { "application/json": { schema: HealthSchema } } },
     500: errorResponses[500],
   },
@@ -40,7 +43,10 @@ async function check(probe: () => Promise<unknown>): Promise<z.infer<typeof Chec
     await Promise.race([
       probe(),
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+        timer = setTimeout(
+          () => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)),
+          CHECK_TIMEOUT_MS,
+        );
       }),
     ]);
     return { status: "ok", latencyMs: Date.now() - started };

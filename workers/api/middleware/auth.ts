@@ -12,7 +12,11 @@ export const revokedBeforeKey = (s: Services, userId: number) => s.key("revoked"
  * The one token check: signature and expiry, then the revocation lists in Redis. The chat
  * WebSocket upgrade calls this too, with the token from the header or Sec-WebSocket-Protocol.
  */
-export async function authenticate(token: string, env: Env, s: Services): Promise<AuthUser & { claims: AccessClaims }> {
+export async function authenticate(
+  token: string,
+  env: Env,
+  s: Services,
+): Promise<AuthUser & { claims: AccessClaims }> {
   const claims = await verifyAccessToken(token, env.JWT_SECRET);
   const userId = Number(claims.sub);
   const [jtiRevoked, revokedBefore] = await s.redis.mget<(string | null)[]>(
@@ -33,7 +37,8 @@ export function bearerToken(header: string | undefined): string | undefined {
 export const requireAuth = () =>
   createMiddleware<HonoEnv>(async (c, next) => {
     const token = bearerToken(c.req.header("authorization"));
-    if (!token) throw new AppError(401, "auth.missing_token", "Send an access token: Authorization: Bearer <token>");
+    if (!token)
+      throw new AppError(401, "auth.missing_token", "Send an access token: Authorization: Bearer <token>");
     const user = await authenticate(token, c.env, c.get("services"));
     c.set("user", { id: user.id, role: user.role });
     c.set("claims", user.claims);

@@ -1,4 +1,5 @@
 import {
+  customType,
   date,
   double,
   index,
@@ -9,7 +10,17 @@ import {
   text,
   varchar,
 } from "drizzle-orm/mysql-core";
-import { at, createdAt, id, ref, updatedAt } from "./columns";
+// With the extension: local/seed.ts loads this file from Node too.
+import { at, createdAt, id, ref, updatedAt } from "./columns.ts";
+
+/**
+ * Search columns compare bytes (utf8mb4_bin) on MySQL 8 and MariaDB alike: the text is normalized
+ * before it is stored, and accent- or width-folding collations would make LOCATE disagree with it.
+ */
+const binaryText = (length?: number) =>
+  customType<{ data: string; driverData: string }>({
+    dataType: () => `${length ? `varchar(${length})` : "text"} character set utf8mb4 collate utf8mb4_bin`,
+  });
 
 export const festivals = mysqlTable(
   "festivals",
@@ -27,6 +38,9 @@ export const festivals = mysqlTable(
     startDate: date("start_date", { mode: "string" }).notNull(),
     endDate: date("end_date", { mode: "string" }).notNull(),
     timezone: varchar("timezone", { length: 64 }).notNull(),
+    /** start_date 00:00 and (end_date + 1) 00:00 in `timezone`, as UTC instants: status filters compare them in SQL. */
+    startsAt: at("starts_at").notNull(),
+    endsAt: at("ends_at").notNull(),
     /** Most places one user may hold across all their active reservations of this festival. */
     perUserLimit: int("per_user_limit").notNull(),
     saleOpensAt: at("sale_opens_at").notNull(),
@@ -34,12 +48,23 @@ export const festivals = mysqlTable(
     imageUrl: varchar("image_url", { length: 500 }),
     tags: json("tags").$type<string[]>().notNull(),
     cancelledAt: at("cancelled_at"),
+    cancelReason: varchar("cancel_reason", { length: 500 }),
     /** Confirmed places over all days; the popularity sort reads it. */
     reservedCount: int("reserved_count").notNull().default(0),
+    /** Normalized title (relevance) and all searchable fields joined by "\n" (exact substring check). */
+    searchTitle: binaryText(200)("search_title").notNull(),
+    searchText: binaryText()("search_text").notNull(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [index("festivals_start_idx").on(t.startDate, t.id), index("festivals_category_idx").on(t.category)],
+  (t) => [
+    index("festivals_start_idx").on(t.startDate, t.id),
+    index("festivals_category_idx").on(t.category, t.startDate, t.id),
+    index("festivals_region_idx").on(t.region, t.startDate, t.id),
+    index("festivals_popularity_idx").on(t.reservedCount, t.id),
+    index("festivals_geo_idx").on(t.lat, t.lng),
+    index("festivals_ends_idx").on(t.endsAt),
+  ],
 );
 
 /**
@@ -58,6 +83,20 @@ export const festivalDays = mysqlTable(
   (t) => [primaryKey({ columns: [t.festivalId, t.day] })],
 );
 
+/**
+ * Bigram posting lists of `festivals.search_text` (see workers/api/festivals/search-text.ts): a query
+ * of two or more characters becomes one index range per bigram plus an intersection.
+ */
+export const festivalSearchGrams = mysqlTable(
+  "festival_search_grams",
+  {
+    gram: binaryText(2)("gram").notNull(),
+    festivalId: ref("festival_id").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.gram, t.festivalId] }), index("festival_search_grams_festival_idx").on(t.festivalId)],
+);
+
 export type Festival = typeof festivals.$inferSelect;
 export type NewFestival = typeof festivals.$inferInsert;
 export type FestivalDay = typeof festivalDays.$inferSelect;
+export type NewFestivalDay = typeof festivalDays.$inferInsert;

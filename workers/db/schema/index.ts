@@ -1,3 +1,4 @@
 // Every table, re-exported for drizzle's relational queries and drizzle-kit.
 export * from "./festivals";
+export * from "./reservations";
 export * from "./users";

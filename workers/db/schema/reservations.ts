@@ -1,0 +1,49 @@
+import { date, index, int, mysqlEnum, mysqlTable, primaryKey } from "drizzle-orm/mysql-core";
+import { at, createdAt, id, ref, updatedAt } from "./columns";
+
+export const RESERVATION_STATUSES = ["confirmed", "cancelled", "checked_in"] as const;
+export const CANCEL_REASONS = ["user", "festival_cancelled", "account_deleted"] as const;
+
+export const reservations = mysqlTable(
+  "reservations",
+  {
+    id: id(),
+    festivalId: ref("festival_id").notNull(),
+    userId: ref("user_id").notNull(),
+    /** The festival date the places are for (local date in the festival's timezone). */
+    day: date("day", { mode: "string" }).notNull(),
+    quantity: int("quantity").notNull(),
+    status: mysqlEnum("status", RESERVATION_STATUSES).notNull(),
+    confirmedAt: at("confirmed_at").notNull(),
+    cancelledAt: at("cancelled_at"),
+    cancelReason: mysqlEnum("cancel_reason", CANCEL_REASONS),
+    checkedInAt: at("checked_in_at"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  // Keyset lists (newest first) per user and per festival, with and without a status filter.
+  (t) => [
+    index("reservations_user_idx").on(t.userId, t.id),
+    index("reservations_user_status_idx").on(t.userId, t.status, t.id),
+    index("reservations_festival_idx").on(t.festivalId, t.id),
+    index("reservations_festival_status_idx").on(t.festivalId, t.status, t.id),
+  ],
+);
+
+/**
+ * Places one user holds in one festival (confirmed + checked in). Its row is the lock that keeps the
+ * per-user limit under concurrency: a reservation raises it with one conditional upsert.
+ */
+export const reservationUserTotals = mysqlTable(
+  "reservation_user_totals",
+  {
+    festivalId: ref("festival_id").notNull(),
+    userId: ref("user_id").notNull(),
+    quantity: int("quantity").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.festivalId, t.userId] })],
+);
+
+export type Reservation = typeof reservations.$inferSelect;
+export type ReservationStatus = (typeof RESERVATION_STATUSES)[number];
+export type CancelReason = (typeof CANCEL_REASONS)[number];
