@@ -1,3 +1,21 @@
+CREATE TABLE `chat_members` (
+	`festival_id` bigint unsigned NOT NULL,
+	`user_id` bigint unsigned NOT NULL,
+	`read_seq` int unsigned NOT NULL DEFAULT 0,
+	`joined_at` datetime(3) NOT NULL,
+	CONSTRAINT `chat_members_festival_id_user_id_pk` PRIMARY KEY(`festival_id`,`user_id`)
+);
+--> statement-breakpoint
+CREATE TABLE `chat_rooms` (
+	`festival_id` bigint unsigned NOT NULL,
+	`last_seq` int unsigned NOT NULL DEFAULT 0,
+	`last_message` json,
+	`member_count` int unsigned NOT NULL DEFAULT 0,
+	`created_at` datetime(3) NOT NULL,
+	`updated_at` datetime(3) NOT NULL,
+	CONSTRAINT `chat_rooms_festival_id` PRIMARY KEY(`festival_id`)
+);
+--> statement-breakpoint
 CREATE TABLE `festival_days` (
 	`festival_id` bigint unsigned NOT NULL,
 	`day` date NOT NULL,
@@ -83,6 +101,7 @@ CREATE TABLE `users` (
 	CONSTRAINT `users_email_uq` UNIQUE(`email`)
 );
 --> statement-breakpoint
+CREATE INDEX `chat_members_user_idx` ON `chat_members` (`user_id`,`festival_id`);--> statement-breakpoint
 CREATE INDEX `festival_search_grams_festival_idx` ON `festival_search_grams` (`festival_id`);--> statement-breakpoint
 CREATE INDEX `festivals_start_idx` ON `festivals` (`start_date`,`id`);--> statement-breakpoint
 CREATE INDEX `festivals_category_idx` ON `festivals` (`category`,`start_date`,`id`);--> statement-breakpoint

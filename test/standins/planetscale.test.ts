@@ -308,7 +308,13 @@ describe("transactions", () => {
     const failure = new Error("changed my mind");
     await expect(
       db.transaction(async (tx) => {
+        // Other traffic meanwhile (as in a busy Worker): the transaction must stay on its own connection.
+        const noise = Promise.all(Array.from({ length: 10 }, () => client.execute("SELECT SLEEP(0.02)")));
         await tx.insert(items).values({ name: "tx-rollback" });
+        await noise;
+        expect(await tx.select().from(items).where(eq(items.name, "tx-rollback"))).toHaveLength(1);
+        const others = await client.execute("SELECT id FROM items WHERE name = 'tx-rollback'");
+        expect(others.rows).toEqual([]); // not committed behind our back
         throw failure;
       }),
     ).rejects.toBe(failure);

@@ -6,6 +6,8 @@ import { registerV1AuthLogin } from "./auth/v1_auth_login";
 import { registerV1AuthLogout } from "./auth/v1_auth_logout";
 import { registerV1AuthRefresh } from "./auth/v1_auth_refresh";
 import { registerV1AuthSignup } from "./auth/v1_auth_signup";
+import { registerChatRoutes } from "./chat/routes";
+import { registerFestivalRoutes } from "./festivals/routes";
 import { registerV1Health } from "./health/v1_health";
 import type { HonoEnv } from "./hono-env";
 import { registerV1MeDelete } from "./me/v1_me_delete";
@@ -13,6 +15,7 @@ import { registerV1MeGet } from "./me/v1_me_get";
 import { registerV1MePatch } from "./me/v1_me_patch";
 import { notFound, onError } from "./middleware/errors";
 import { init } from "./middleware/init";
+import { registerReservationRoutes } from "./reservations/routes";
 
 /** Routes share this factory so a zod failure anywhere answers the same 400 envelope. */
 export function newRouter() {
@@ -45,6 +48,9 @@ export function createApp(): App {
   registerV1MeGet(app);
   registerV1MePatch(app);
   registerV1MeDelete(app);
+  registerFestivalRoutes(app);
+  registerReservationRoutes(app);
+  registerChatRoutes(app);
 
   app.doc31("/v1/openapi.json", {
     openapi: "3.1.0",

@@ -1,3 +1,4 @@
+import { runScheduled } from "../jobs";
 import { createApp } from "./app";
 
 export { ChatRoom } from "../../durable-objects/chat-room";
@@ -6,7 +7,5 @@ const app = createApp();
 
 export default {
   fetch: app.fetch,
-  async scheduled(_controller, _env, _ctx) {
-    // Cron jobs (chat consumer, reminders) are registered by their issues.
-  },
+  scheduled: runScheduled,
 } satisfies ExportedHandler<Env>;

@@ -93,7 +93,10 @@ export const festivalSearchGrams = mysqlTable(
     gram: binaryText(2)("gram").notNull(),
     festivalId: ref("festival_id").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.gram, t.festivalId] }), index("festival_search_grams_festival_idx").on(t.festivalId)],
+  (t) => [
+    primaryKey({ columns: [t.gram, t.festivalId] }),
+    index("festival_search_grams_festival_idx").on(t.festivalId),
+  ],
 );
 
 export type Festival = typeof festivals.$inferSelect;

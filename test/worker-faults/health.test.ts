@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { V1HealthResponse } from "../../workers/api/health/v1_health";
-import { api, control } from "./helpers";
+import { api, control } from "../worker/helpers";
 
 describe("GET /v1/health", () => {
   it("reports every dependency ok with its latency", async () => {

@@ -1,0 +1,255 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { openSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import net from "node:net";
+import os, { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Client } from "@planetscale/database";
+import { Stack } from "../local/stack.ts";
+import { hashPassword } from "../workers/api/auth/password.ts";
+
+/** Shared plumbing of the benchmarks: a private stack, wrangler dev for the app and for hello-world, load, report. */
+const ROOT = new URL("../", import.meta.url);
+const root = fileURLToPath(ROOT);
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
+
+export interface BenchEnv {
+  stack: Stack;
+  appUrl: string;
+  helloUrl: string;
+  databaseUrl: string;
+  stop(): Promise<void>;
+}
+
+async function waitHttp(url: string, timeoutMs = 60_000) {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+      await res.arrayBuffer();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+/** Secrets go through an env file (never the command line); it also keeps a developer's .dev.vars out. */
+async function wranglerDev(args: string[], port: number, vars: Record<string, string>, work: string) {
+  const envFile = join(work, `${port}.env`);
+  const logFd = openSync(join(work, `${port}.log`), "a");
+  await writeFile(
+    envFile,
+    Object.entries(vars)
+      .map(([k, v]) => `${k}=${v}\n`)
+      .join(""),
+  );
+  return spawn(
+    "wrangler",
+    [
+      "dev",
+      ...args,
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      // Two wrangler dev processes at once need distinct inspector ports.
+      "--inspector-port",
+      String(await freePort()),
+      "--persist-to",
+      join(work, String(port)),
+      "--env-file",
+      envFile,
+      "--show-interactive-dev-session=false",
+      "--log-level",
+      "error",
+    ],
+    { cwd: root, stdio: ["ignore", logFd, logFd], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
+  );
+}
+
+export async function startBenchEnv(): Promise<BenchEnv> {
+  const id = `${Date.now().toString(36)}${randomBytes(2).toString("hex")}`;
+  const work = await mkdtemp(join(tmpdir(), "somsom-bench-"));
+  const secret = () => randomBytes(16).toString("hex");
+  const stack = new Stack({
+    database: `somsom_bench_${id}`,
+    redisPrefix: `bench:${id}:`,
+    dynamoTable: `bench_${id}`,
+    kafkaDataDir: join(work, "kafka"),
+    ports: { planetscale: 0, redis: 0, kafka: 0, dynamo: 0 },
+    credentials: {
+      dbUser: "bench",
+      dbPassword: secret(),
+      redisToken: secret(),
+      kafkaUser: "bench",
+      kafkaPassword: secret(),
+      awsAccessKeyId: "bench",
+      awsSecretAccessKey: secret(),
+    },
+  });
+  await stack.start();
+  const [appPort, helloPort] = [await freePort(), await freePort()];
+  const vars = { ...stack.bindings, JWT_SECRET: secret(), CHECKIN_SECRET: secret() };
+  const app: ChildProcess = await wranglerDev([], appPort, vars, work);
+  const hello: ChildProcess = await wranglerDev(["-c", "bench/hello/wrangler.toml"], helloPort, {}, work);
+  const appUrl = `http://127.0.0.1:${appPort}`;
+  const helloUrl = `http://127.0.0.1:${helloPort}`;
+  try {
+    await Promise.all([waitHttp(`${appUrl}/v1/health`), waitHttp(helloUrl)]);
+  } catch (err) {
+    for (const p of [appPort, helloPort]) {
+      console.error(
+        `--- wrangler dev :${p} log\n${await readFile(join(work, `${p}.log`), "utf8").catch(() => "")}`,
+      );
+    }
+    app.kill("SIGINT");
+    hello.kill("SIGINT");
+    await stack.stop();
+    throw err;
+  }
+  return {
+    stack,
+    appUrl,
+    helloUrl,
+    databaseUrl: stack.bindings.DATABASE_URL as string,
+    async stop() {
+      app.kill("SIGINT");
+      hello.kill("SIGINT");
+      await stack.stop();
+      await stack.dropData();
+      await rm(work, { recursive: true, force: true });
+    },
+  };
+}
+
+/** An admin made the way `npm run admin:create` makes one, signed in through the API. */
+export async function adminToken(env: BenchEnv): Promise<string> {
+  const email = `bench-admin-${randomBytes(3).toString("hex")}@example.com`;
+  const password = "bench-password-1";
+  await new Client({ url: env.databaseUrl }).connection().execute(
+    `insert into users (email, nickname, password_hash, role, reminder_offsets_hours, created_at, updated_at)
+       values (?, 'bench', ?, 'admin', '[24,1]', utc_timestamp(3), utc_timestamp(3))`,
+    [email, await hashPassword(password)],
+  );
+  const res = await fetch(`${env.appUrl}/v1/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email, password }),
+  });
+  if (!res.ok) throw new Error(`admin login: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { accessToken: string }).accessToken;
+}
+
+export interface LoadResult {
+  requests: number;
+  errors: number;
+  seconds: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+  statuses: Record<number, number>;
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+/**
+ * Closed-loop load: `concurrency` clients each send their next request when the previous answers,
+ * until `total` requests were sent. `make(i)` builds request i; a status outside `ok` counts as an error.
+ */
+export async function runLoad(opts: {
+  total: number;
+  concurrency: number;
+  make: (i: number) => { url: string; init?: RequestInit };
+  ok?: (status: number) => boolean;
+  onResponse?: (status: number, body: string, i: number) => void;
+}): Promise<LoadResult> {
+  const latencies: number[] = [];
+  const statuses: Record<number, number> = {};
+  let next = 0;
+  let errors = 0;
+  const ok = opts.ok ?? ((s: number) => s >= 200 && s < 300);
+  const started = performance.now();
+  const client = async () => {
+    while (next < opts.total) {
+      const i = next++;
+      const { url, init } = opts.make(i);
+      const t0 = performance.now();
+      try {
+        const res = await fetch(url, init);
+        const body = await res.text();
+        latencies.push(performance.now() - t0);
+        statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+        if (!ok(res.status)) errors++;
+        opts.onResponse?.(res.status, body, i);
+      } catch {
+        errors++;
+        statuses[0] = (statuses[0] ?? 0) + 1;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: opts.concurrency }, client));
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return {
+    requests: opts.total,
+    errors,
+    seconds,
+    perSecond: opts.total / seconds,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    statuses,
+  };
+}
+
+export const fmt = (n: number, digits = 1) => n.toFixed(digits);
+
+export function loadRow(name: string, r: LoadResult, baseline?: LoadResult): string {
+  const ratio = baseline ? `${fmt((r.perSecond / baseline.perSecond) * 100)} %` : "—";
+  return `| ${name} | ${r.requests} | ${fmt(r.perSecond)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${ratio} | ${r.errors} |`;
+}
+
+export const LOAD_TABLE_HEAD = [
+  "| scenario | requests | req/s | p50 ms | p99 ms | throughput vs hello-world | errors |",
+  "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+];
+
+/** Replaces this benchmark's section of docs/benchmarks.md, keeping the other benchmarks' sections. */
+export async function writeReport(name: string, title: string, lines: string[]): Promise<void> {
+  const file = new URL("docs/benchmarks.md", ROOT);
+  let doc = await readFile(file, "utf8").catch(
+    () =>
+      "# Benchmarks\n\nEach section is written by `npm run bench -- <name>` and says the command and machine that produced it.\nNumbers come from `wrangler dev` (workerd) on one 2-core machine with the stand-ins on the same machine: compare ratios, not absolute values with production.\n",
+  );
+  const start = `<!-- bench:${name} -->`;
+  const end = `<!-- /bench:${name} -->`;
+  const section = [
+    start,
+    `## ${title}`,
+    "",
+    `Command: \`npm run bench -- ${name}\` · ${new Date().toISOString()} · ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+    "",
+    ...lines,
+    end,
+  ].join("\n");
+  const re = new RegExp(`${start}[\\s\\S]*?${end}`);
+  doc = re.test(doc) ? doc.replace(re, section) : `${doc.trimEnd()}\n\n${section}\n`;
+  await writeFile(file, doc);
+  console.log(section);
+}

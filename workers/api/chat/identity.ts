@@ -1,0 +1,31 @@
+import type { AuthUser } from "../hono-env";
+
+/**
+ * The Worker verifies the token and the membership, then hands the object who is connecting in an
+ * internal header. The object trusts it because only this Worker holds the CHAT_ROOM binding, and
+ * the Worker builds the object's request from scratch (no client header passes through).
+ */
+export const IDENTITY_HEADER = "x-somsom-chat-identity";
+
+export interface ChatIdentity {
+  festivalId: number;
+  userId: number;
+  nickname: string;
+  role: AuthUser["role"];
+  /** The member's read cursor as MySQL knows it (the object may know a newer one). */
+  readSeq: number;
+  /** The Sec-WebSocket-Protocol value to echo, when the client offered any. */
+  protocol?: string;
+}
+
+// Nicknames are Unicode; header values must be bytes, hence the URI encoding.
+export const encodeIdentity = (identity: ChatIdentity) => encodeURIComponent(JSON.stringify(identity));
+
+export function decodeIdentity(value: string | null): ChatIdentity | undefined {
+  if (!value) return undefined;
+  try {
+    return JSON.parse(decodeURIComponent(value)) as ChatIdentity;
+  } catch {
+    return undefined;
+  }
+}

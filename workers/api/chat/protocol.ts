@@ -1,0 +1,116 @@
+import { z } from "@hono/zod-openapi";
+
+/**
+ * The chat WebSocket protocol of DESIGN.md, shared by the Worker route, the ChatRoom object and the
+ * tests. JSON text frames; every frame has a `type`.
+ */
+
+/** Offered by clients in Sec-WebSocket-Protocol and echoed back, so browsers accept the upgrade. */
+export const CHAT_PROTOCOL = "somsom.chat.v1";
+/** A Sec-WebSocket-Protocol value carrying the access token (browsers cannot set Authorization). */
+export const BEARER_PROTOCOL_PREFIX = "bearer.";
+
+export const CHAT_LIMITS = {
+  /** Messages kept in the object for `resume`; an older gap is `resume.too_old`. */
+  bufferSize: 200,
+  /** Messages in the `welcome` frame. */
+  welcomeMessages: 50,
+  /** Unicode code points per message, after control characters are stripped. */
+  maxTextChars: 1000,
+  /** Whole frame, in UTF-16 units: refuses junk before it is parsed. */
+  maxFrameChars: 16 * 1024,
+  /** Token bucket per user and room: a burst, then a steady rate. */
+  sendBurst: 20,
+  sendPerSecond: 2,
+  /** One `typing` broadcast per user per interval. */
+  typingEveryMs: 2000,
+  /** A retried clientMsgId is recognised for this long, even after the message left the buffer. */
+  dedupeWindowMs: 24 * 3600 * 1000,
+} as const;
+
+export const ChatMessageSchema = z
+  .object({
+    seq: z.number().int(),
+    id: z.string(),
+    userId: z.number().int(),
+    nickname: z.string(),
+    text: z.string(),
+    sentAt: z.iso.datetime(),
+  })
+  .openapi("ChatMessage");
+
+export type ChatMessage = z.infer<typeof ChatMessageSchema>;
+
+const ClientMsgIdSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[\x21-\x7e]+$/, "clientMsgId must be printable ASCII");
+
+/** Text is checked after cleaning (cleanText), so its limits live there, not here. */
+export const ClientFrameSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("send"), clientMsgId: ClientMsgIdSchema, text: z.string() }),
+  z.object({ type: z.literal("read"), seq: z.number().int().min(0) }),
+  z.object({ type: z.literal("typing") }),
+  z.object({ type: z.literal("resume"), afterSeq: z.number().int().min(0) }),
+]);
+
+export type ClientFrame = z.infer<typeof ClientFrameSchema>;
+
+export interface OnlineUser {
+  userId: number;
+  nickname: string;
+}
+
+export type ChatErrorCode =
+  | "frame.invalid"
+  | "frame.too_large"
+  | "message.empty"
+  | "message.too_long"
+  | "message.rate_limited"
+  | "read.invalid_seq"
+  | "resume.invalid_seq"
+  | "resume.too_old"
+  | "internal";
+
+export type ServerFrame =
+  | {
+      type: "welcome";
+      roomId: string;
+      lastSeq: number;
+      /** The receiver's own read cursor, so a client can draw the unread marker. */
+      readSeq: number;
+      online: OnlineUser[];
+      /** The newest messages, oldest first. */
+      messages: ChatMessage[];
+    }
+  | ({ type: "message" } & ChatMessage)
+  | { type: "ack"; clientMsgId: string; seq: number }
+  | { type: "presence"; event: "joined" | "left"; userId: number; nickname: string }
+  | { type: "typing"; userId: number }
+  | {
+      type: "error";
+      code: ChatErrorCode;
+      message: string;
+      /** Set when the error answers a `send`, so the client knows which message failed. */
+      clientMsgId?: string;
+      retryAfterMs?: number;
+    };
+
+/** Answered by the runtime without waking a hibernated room: a cheap keep-alive. */
+export const PING_FRAME = '{"type":"ping"}';
+export const PONG_FRAME = '{"type":"pong"}';
+
+// C0/C1 controls except tab and newline, and the bidi overrides that can disguise text. Joiners
+// (ZWJ) stay: emoji sequences need them.
+const STRIP = /[^\P{Cc}\t\n]|[\u202a-\u202e\u2066-\u2069]/gu;
+
+export function cleanText(text: string): string {
+  return text.replace(/\r\n?/g, "\n").replace(STRIP, "").trim();
+}
+
+export const codePoints = (text: string) => {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+};

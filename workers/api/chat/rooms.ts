@@ -1,0 +1,126 @@
+import { env } from "cloudflare:workers";
+import { and, eq, isNull, sql } from "drizzle-orm";
+import type { ChatRoom } from "../../../durable-objects/chat-room";
+import { chatMembers, chatRooms } from "../../db/schema/chat";
+import { festivals } from "../../db/schema/festivals";
+import { users } from "../../db/schema/users";
+import { AppError } from "../../lib/errors";
+import type { Services } from "../../lib/services";
+import { DELETED_NICKNAME, onAccountDeleted } from "../me/service";
+
+/**
+ * Room lifecycle, called by other areas: one room per festival (room id = festival id). MySQL holds
+ * rooms and memberships; the ChatRoom object holds the live state and is created on first use.
+ * These take Services only (their callers' signature), so the object namespace comes from the
+ * Worker's module-level env.
+ */
+
+export const roomIdOf = (festivalId: number) => String(festivalId);
+
+export function roomStub(festivalId: number, ns: Env["CHAT_ROOM"] = env.CHAT_ROOM) {
+  // wrangler types cannot name the class across folders, so the namespace is typed here, once.
+  const rooms = ns as DurableObjectNamespace<ChatRoom>;
+  return rooms.get(rooms.idFromName(`festival:${festivalId}`));
+}
+
+const roomNotFound = () => new AppError(404, "chat.room_not_found", "This festival has no chat room");
+
+/** Called when a festival is created. Idempotent. */
+export async function createChatRoom(s: Services, festival: { id: number; title: string }): Promise<void> {
+  await s.db.insert(chatRooms).ignore().values({ festivalId: festival.id });
+}
+
+/** The room's last seq; creates the room if the festival exists but has none (it predates chat). */
+async function roomLastSeq(s: Services, festivalId: number): Promise<number> {
+  const read = () =>
+    s.db.select({ lastSeq: chatRooms.lastSeq }).from(chatRooms).where(eq(chatRooms.festivalId, festivalId));
+  let [room] = await read();
+  if (!room) {
+    await s.db.execute(
+      sql`INSERT IGNORE INTO ${chatRooms} (festival_id, created_at, updated_at)
+          SELECT ${festivals.id}, NOW(3), NOW(3) FROM ${festivals} WHERE ${festivals.id} = ${festivalId}`,
+    );
+    [room] = await read();
+  }
+  if (!room) throw roomNotFound();
+  return room.lastSeq;
+}
+
+/**
+ * Makes the user a member (idempotent). A new member starts with everything sent so far marked
+ * read, so joining a busy room does not show hundreds of unread messages.
+ *
+ * Lock order matters: a festival going on sale brings many joins to one room at once. Each
+ * transaction locks its own new member row, then the room row for the count, and commits: one
+ * shared lock held for one statement, and no cycle (an INSERT ... SELECT from the room row would
+ * take a shared lock first and deadlock against the count update).
+ */
+export async function joinChatRoom(s: Services, festivalId: number, userId: number): Promise<void> {
+  const readSeq = await roomLastSeq(s, festivalId);
+  await s.db.transaction(async (tx) => {
+    const added = await tx.insert(chatMembers).ignore().values({ festivalId, userId, readSeq });
+    if (added.rowsAffected !== 1) return;
+    await tx
+      .update(chatRooms)
+      .set({ memberCount: sql`${chatRooms.memberCount} + 1` })
+      .where(eq(chatRooms.festivalId, festivalId));
+  });
+}
+
+/**
+ * Ends the membership (idempotent) and closes the user's open sockets in the room, so a member who
+ * left stops receiving messages at once. Same lock order as joining.
+ */
+export async function leaveChatRoom(
+  s: Services,
+  festivalId: number,
+  userId: number,
+  opts: { anonymizeAs?: string } = {},
+): Promise<void> {
+  const removed = await s.db.transaction(async (tx) => {
+    const deleted = await tx
+      .delete(chatMembers)
+      .where(and(eq(chatMembers.festivalId, festivalId), eq(chatMembers.userId, userId)));
+    if (deleted.rowsAffected !== 1) return false;
+    await tx
+      .update(chatRooms)
+      .set({ memberCount: sql`${chatRooms.memberCount} - 1` })
+      .where(eq(chatRooms.festivalId, festivalId));
+    return true;
+  });
+  if (!removed) {
+    const [room] = await s.db
+      .select({ id: chatRooms.festivalId })
+      .from(chatRooms)
+      .where(eq(chatRooms.festivalId, festivalId));
+    if (!room) throw roomNotFound();
+  }
+  await roomStub(festivalId).memberLeft(userId, opts.anonymizeAs);
+}
+
+/**
+ * Who may connect, in one query: whether the room exists, membership, the member's read cursor
+ * and the nickname to show (undefined user = account deleted meanwhile).
+ */
+export async function chatAccess(s: Services, festivalId: number, userId: number) {
+  const [row] = await s.db
+    .select({ member: chatMembers.userId, readSeq: chatMembers.readSeq, nickname: users.nickname })
+    .from(chatRooms)
+    .leftJoin(
+      chatMembers,
+      and(eq(chatMembers.festivalId, chatRooms.festivalId), eq(chatMembers.userId, userId)),
+    )
+    .leftJoin(users, and(eq(users.id, userId), isNull(users.deletedAt)))
+    .where(eq(chatRooms.festivalId, festivalId));
+  if (!row) throw roomNotFound();
+  return { member: row.member !== null, readSeq: row.readSeq ?? 0, nickname: row.nickname ?? undefined };
+}
+
+// A deleted account leaves every room; its messages stay, under the anonymous name.
+onAccountDeleted(async (s, userId) => {
+  const rooms = await s.db
+    .select({ festivalId: chatMembers.festivalId })
+    .from(chatMembers)
+    .where(eq(chatMembers.userId, userId));
+  for (const r of rooms) await leaveChatRoom(s, r.festivalId, userId, { anonymizeAs: DELETED_NICKNAME });
+});

@@ -1,0 +1,23 @@
+import { z } from "@hono/zod-openapi";
+import { ChatMessageSchema } from "./protocol";
+
+export const ChatRoomSummarySchema = z
+  .object({
+    roomId: z.string(),
+    festivalId: z.number().int(),
+    /** The festival's title. */
+    name: z.string(),
+    memberCount: z.number().int(),
+    lastSeq: z.number().int(),
+    lastMessage: ChatMessageSchema.nullable(),
+    readSeq: z.number().int(),
+    unreadCount: z.number().int(),
+  })
+  .openapi("ChatRoomSummary");
+
+export const ChatRoomListSchema = z
+  .object({ items: z.array(ChatRoomSummarySchema), nextCursor: z.string().nullable() })
+  .openapi("ChatRoomList");
+
+export type ChatRoomSummary = z.infer<typeof ChatRoomSummarySchema>;
+export type ChatRoomList = z.infer<typeof ChatRoomListSchema>;

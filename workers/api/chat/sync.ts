@@ -1,0 +1,85 @@
+import { and, eq, inArray, lt, type SQL, sql } from "drizzle-orm";
+import { chatMembers, chatRooms } from "../../db/schema/chat";
+import type { Services } from "../../lib/services";
+import type { ChatMessage } from "./protocol";
+import type { RoomStore } from "./room-store";
+import { publishUnreadEvent } from "./unread-events";
+
+/**
+ * What a ChatRoom object writes back to MySQL and Redis, from its alarm, debounced: the room list
+ * (GET /v1/me/chat-rooms) and the unread pushes then never need to ask the objects.
+ */
+
+/** A burst of messages costs one write per room per this interval, not one per message. */
+export const FLUSH_DELAY_MS = 1000;
+export const FLUSH_RETRY_MS = 10_000;
+const CURSOR_CHUNK = 500;
+
+export async function flushRoom(s: Services, store: RoomStore, online: ReadonlySet<number>): Promise<void> {
+  const room = store.state();
+  if (!room) return;
+  const cursors = store.unflushedCursors();
+  const last = store.lastMessage();
+  const summaryDue = last !== undefined && room.lastSeq > room.summarySeq;
+  await Promise.all([
+    writeCursors(s, room.festivalId, cursors),
+    summaryDue ? writeSummary(s, room.festivalId, last) : undefined,
+  ]);
+  store.markCursorsFlushed(cursors);
+  if (summaryDue) store.markSummaryFlushed(last.seq);
+
+  if (last && room.lastSeq > room.notifiedSeq) {
+    const offline = await offlineUnread(s, room.festivalId, last.seq, online);
+    if (offline.length) {
+      await publishUnreadEvent(s, {
+        roomId: String(room.festivalId),
+        festivalId: room.festivalId,
+        fromSeq: room.notifiedSeq + 1,
+        toSeq: last.seq,
+        lastMessage: last,
+        offline,
+        at: new Date().toISOString(),
+      });
+    }
+    store.markNotified(last.seq);
+  }
+}
+
+/** One UPDATE per chunk; GREATEST keeps a cursor from moving back, and left members match nothing. */
+async function writeCursors(s: Services, festivalId: number, cursors: { userId: number; readSeq: number }[]) {
+  for (let i = 0; i < cursors.length; i += CURSOR_CHUNK) {
+    const chunk = cursors.slice(i, i + CURSOR_CHUNK);
+    const cases: SQL[] = chunk.map((c) => sql`WHEN ${c.userId} THEN ${c.readSeq}`);
+    await s.db
+      .update(chatMembers)
+      .set({
+        readSeq: sql`GREATEST(${chatMembers.readSeq}, CASE ${chatMembers.userId} ${sql.join(cases, sql` `)} END)`,
+      })
+      .where(
+        and(
+          eq(chatMembers.festivalId, festivalId),
+          inArray(
+            chatMembers.userId,
+            chunk.map((c) => c.userId),
+          ),
+        ),
+      );
+  }
+}
+
+async function writeSummary(s: Services, festivalId: number, last: ChatMessage) {
+  await s.db
+    .update(chatRooms)
+    .set({ lastSeq: last.seq, lastMessage: last })
+    .where(and(eq(chatRooms.festivalId, festivalId), lt(chatRooms.lastSeq, last.seq)));
+}
+
+async function offlineUnread(s: Services, festivalId: number, lastSeq: number, online: ReadonlySet<number>) {
+  const behind = await s.db
+    .select({ userId: chatMembers.userId, readSeq: chatMembers.readSeq })
+    .from(chatMembers)
+    .where(and(eq(chatMembers.festivalId, festivalId), lt(chatMembers.readSeq, lastSeq)));
+  return behind
+    .filter((m) => !online.has(m.userId))
+    .map((m) => ({ userId: m.userId, unreadCount: lastSeq - m.readSeq }));
+}

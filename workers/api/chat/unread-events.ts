@@ -1,0 +1,38 @@
+import type { Services } from "../../lib/services";
+import type { ChatMessage } from "./protocol";
+
+/**
+ * The contract with the notifications area: after new messages, each room appends one event to a
+ * Redis list naming the members who were offline and have unread messages. Events come at most
+ * once per room per flush (about a second), not once per message, so a busy room does not turn
+ * into one push per line per member; `fromSeq..toSeq` says which messages an event covers.
+ */
+export interface ChatUnreadEvent {
+  roomId: string;
+  festivalId: number;
+  fromSeq: number;
+  toSeq: number;
+  /** The newest message of the range, for the push text. */
+  lastMessage: ChatMessage;
+  /** Members with no open socket in the room and messages past their read cursor. */
+  offline: { userId: number; unreadCount: number }[];
+  at: string;
+}
+
+/** Bounded, so the list cannot grow without end while nobody consumes it. */
+export const UNREAD_EVENTS_MAX = 10_000;
+
+export const unreadEventsKey = (s: Services) => s.key("events", "chat-unread");
+
+export async function publishUnreadEvent(s: Services, event: ChatUnreadEvent): Promise<void> {
+  const p = s.redis.pipeline();
+  p.rpush(unreadEventsKey(s), JSON.stringify(event));
+  p.ltrim(unreadEventsKey(s), -UNREAD_EVENTS_MAX, -1);
+  await p.exec();
+}
+
+/** For the consumer (notifications): takes up to `max` events, oldest first. */
+export async function takeUnreadEvents(s: Services, max: number): Promise<ChatUnreadEvent[]> {
+  const raw = await s.redis.lpop<string[]>(unreadEventsKey(s), max);
+  return (raw ?? []).map((line) => JSON.parse(line) as ChatUnreadEvent);
+}

@@ -1,0 +1,37 @@
+import { createRoute } from "@hono/zod-openapi";
+import { errorResponses } from "../../lib/errors";
+import type { App } from "../app";
+import { etagOf, matchesIfNoneMatch, PUBLIC_CACHE_CONTROL } from "./cache";
+import { festivalDetail } from "./read";
+import { type FestivalDetail, FestivalIdParamsSchema, FestivalSchema } from "./schemas";
+
+export type V1FestivalsGetResponse = FestivalDetail;
+
+const route = createRoute({
+  method: "get",
+  path: "/v1/festivals/{festivalId}",
+  tags: ["festivals"],
+  summary: "One festival, with the places remaining on each day",
+  description:
+    "Remaining places may lag reservations by up to 2 s (server cache); admin changes show at once. " +
+    "Send If-None-Match with the last ETag to get 304 when nothing changed.",
+  request: { params: FestivalIdParamsSchema },
+  responses: {
+    200: { description: "The festival", content: { "application/json": { schema: FestivalSchema } } },
+    304: { description: "Not modified since the ETag in If-None-Match" },
+    400: errorResponses[400],
+    404: errorResponses[404],
+    500: errorResponses[500],
+  },
+});
+
+export function registerV1FestivalsGet(app: App) {
+  app.openapi(route, async (c) => {
+    const body = await festivalDetail(c.get("services"), c.req.valid("param").festivalId, c.get("logger"));
+    const etag = await etagOf(JSON.stringify(body));
+    c.header("ETag", etag);
+    c.header("Cache-Control", PUBLIC_CACHE_CONTROL);
+    if (matchesIfNoneMatch(c.req.header("if-none-match"), etag)) return c.body(null, 304);
+    return c.json(body, 200);
+  });
+}

@@ -1,0 +1,247 @@
+import { and, eq, inArray, isNull } from "drizzle-orm";
+import { type Festival, festivalDays, festivalSearchGrams, festivals } from "../../db/schema/festivals";
+import { AppError } from "../../lib/errors";
+import type { Logger } from "../../lib/logger";
+import type { Services } from "../../lib/services";
+import { createChatRoom } from "../chat/rooms";
+// Deadlock / lock-timeout retry, shared with the reservation engine whose row locks ours meet.
+import { withRetries } from "../reservations/tx";
+import { bumpVersions } from "./cache";
+import { daysInRange, festivalSpan } from "./calendar";
+import { runCancelledHooks, runChangedHooks } from "./hooks";
+import { chunks, dayRows, festivalRow, gramRows } from "./rows";
+import {
+  type CreateFestivalInput,
+  festivalRuleIssues,
+  type RuleIssue,
+  type UpdateFestivalInput,
+} from "./schemas";
+import { searchColumns } from "./search-text";
+
+type Tx = Parameters<Parameters<Services["db"]["transaction"]>[0]>[0];
+
+async function insertGrams(tx: Tx, festivalId: number, searchText: string) {
+  for (const rows of chunks(gramRows(festivalId, searchText)))
+    await tx.insert(festivalSearchGrams).values(rows);
+}
+
+/** One transaction: the festival, one inventory row per date, its search bigrams. Then its chat room. */
+export async function createFestival(s: Services, input: CreateFestivalInput, log: Logger): Promise<number> {
+  const row = festivalRow(input);
+  const id = await s.db.transaction(async (tx) => {
+    const [inserted] = await tx.insert(festivals).values(row).$returningId();
+    if (!inserted) throw new Error("insert returned no id");
+    await tx.insert(festivalDays).values(dayRows(inserted.id, input));
+    await insertGrams(tx, inserted.id, row.searchText);
+    return inserted.id;
+  });
+  await bumpVersions(s, id, log);
+  // After the commit: the room refers to the festival. Idempotent, so a failure here is repaired by
+  // the chat area's join (it creates a missing room for an existing festival); the festival stands.
+  await createChatRoom(s, { id, title: input.title }).catch((err: unknown) =>
+    log.error("chat room creation failed", { festivalId: id, error: err }),
+  );
+  log.info("festival created", { festivalId: id });
+  return id;
+}
+
+const invalid = (issues: RuleIssue[]) =>
+  new AppError(400, "validation.failed", "The request is not valid", { issues });
+
+const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/** Request fields whose new value differs from the stored one (capacity is judged by the day plan). */
+function changedFields(cur: Festival, p: UpdateFestivalInput): string[] {
+  const was: Record<string, unknown> = {
+    title: cur.title,
+    description: cur.description,
+    category: cur.category,
+    region: cur.region,
+    venue: { name: cur.venueName, address: cur.venueAddress, lat: cur.lat, lng: cur.lng },
+    startDate: cur.startDate,
+    endDate: cur.endDate,
+    timezone: cur.timezone,
+    perUserLimit: cur.perUserLimit,
+    saleOpensAt: cur.saleOpensAt.getTime(),
+    saleClosesAt: cur.saleClosesAt.getTime(),
+    imageUrl: cur.imageUrl,
+    tags: cur.tags,
+  };
+  const now: Record<string, unknown> = {
+    ...p,
+    ...(p.saleOpensAt && { saleOpensAt: Date.parse(p.saleOpensAt) }),
+    ...(p.saleClosesAt && { saleClosesAt: Date.parse(p.saleClosesAt) }),
+  };
+  return Object.keys(p).filter((k) => k !== "capacity" && !sameJson(was[k], now[k]));
+}
+
+/**
+ * Locks the festival and its days (SELECT ... FOR UPDATE), so a concurrent reservation waits for us
+ * and we see its committed count. Only `capacity` is ever written to an existing day: `reserved` and
+ * `held` belong to the reservation engine and are never written back from what we read.
+ */
+export async function updateFestival(
+  s: Services,
+  id: number,
+  p: UpdateFestivalInput,
+  log: Logger,
+): Promise<void> {
+  const changed = await withRetries(log, "festival.update", () =>
+    s.db.transaction(async (tx) => {
+      const [cur] = await tx.select().from(festivals).where(eq(festivals.id, id)).for("update");
+      if (!cur) throw new AppError(404, "festival.not_found", "No festival with this id");
+      if (cur.cancelledAt)
+        throw new AppError(409, "festival.cancelled", "A cancelled festival cannot be changed");
+
+      const startDate = p.startDate ?? cur.startDate;
+      const endDate = p.endDate ?? cur.endDate;
+      const days =
+        p.startDate || p.endDate || p.capacity !== undefined
+          ? await tx.select().from(festivalDays).where(eq(festivalDays.festivalId, id)).for("update")
+          : [];
+      const issues = festivalRuleIssues({
+        startDate,
+        endDate,
+        saleOpensAt: p.saleOpensAt ?? cur.saleOpensAt,
+        saleClosesAt: p.saleClosesAt ?? cur.saleClosesAt,
+        capacity: p.capacity,
+        knownDays: days.length ? new Set(days.map((d) => d.day)) : undefined,
+      });
+      if (issues.length) throw invalid(issues);
+
+      const changed = changedFields(cur, p);
+      if (days.length && (await applyDayPlan(tx, id, days, daysInRange(startDate, endDate), p.capacity))) {
+        changed.push("capacity");
+      }
+      if (!changed.length) return changed;
+
+      const search = searchColumns({ ...cur, ...p, venueName: p.venue?.name ?? cur.venueName });
+      await tx
+        .update(festivals)
+        .set({
+          title: p.title,
+          description: p.description,
+          category: p.category,
+          region: p.region,
+          venueName: p.venue?.name,
+          venueAddress: p.venue?.address,
+          lat: p.venue?.lat,
+          lng: p.venue?.lng,
+          startDate: p.startDate,
+          endDate: p.endDate,
+          timezone: p.timezone,
+          ...festivalSpan(startDate, endDate, p.timezone ?? cur.timezone),
+          perUserLimit: p.perUserLimit,
+          saleOpensAt: p.saleOpensAt ? new Date(p.saleOpensAt) : undefined,
+          saleClosesAt: p.saleClosesAt ? new Date(p.saleClosesAt) : undefined,
+          imageUrl: p.imageUrl,
+          tags: p.tags,
+          ...search,
+        })
+        .where(eq(festivals.id, id));
+      if (search.searchText !== cur.searchText) {
+        await tx.delete(festivalSearchGrams).where(eq(festivalSearchGrams.festivalId, id));
+        await insertGrams(tx, id, search.searchText);
+      }
+      return changed;
+    }),
+  );
+  await bumpVersions(s, id, log);
+  if (!changed.length) return;
+  log.info("festival updated", { festivalId: id, changed });
+  for (const err of await runChangedHooks(s, id, changed))
+    log.error("festival change hook failed", { festivalId: id, error: err });
+}
+
+/**
+ * Brings the locked day rows to the target dates and capacities. A day may lose places only down to
+ * reserved + held, and may leave the range only when nobody holds a place on it: otherwise 422 and
+ * the transaction rolls back. Returns whether anything changed.
+ */
+async function applyDayPlan(
+  tx: Tx,
+  festivalId: number,
+  current: (typeof festivalDays.$inferSelect)[],
+  target: string[],
+  capacity: UpdateFestivalInput["capacity"],
+): Promise<boolean> {
+  const byDay = new Map(current.map((d) => [d.day, d]));
+  const wanted = new Set(target);
+  const removed = current.filter((d) => !wanted.has(d.day));
+  const taken = removed.filter((d) => d.reserved + d.held > 0);
+  if (taken.length) {
+    throw new AppError(
+      422,
+      "festival.day_has_reservations",
+      "Dates with reservations cannot leave the festival",
+      {
+        days: taken.map((d) => ({ date: d.day, reserved: d.reserved, held: d.held })),
+      },
+    );
+  }
+  const capacityOf = (day: string) => (typeof capacity === "number" ? capacity : capacity?.[day]);
+  const added = target.filter((d) => !byDay.has(d));
+  const resized = current.filter(
+    (d) => wanted.has(d.day) && (capacityOf(d.day) ?? d.capacity) !== d.capacity,
+  );
+  const below = resized.filter((d) => d.reserved + d.held > (capacityOf(d.day) as number));
+  if (below.length) {
+    throw new AppError(
+      422,
+      "festival.capacity_below_reserved",
+      "Capacity cannot go below the places already taken",
+      {
+        days: below.map((d) => ({
+          date: d.day,
+          capacity: capacityOf(d.day),
+          reserved: d.reserved,
+          held: d.held,
+        })),
+      },
+    );
+  }
+  if (removed.length) {
+    await tx.delete(festivalDays).where(
+      and(
+        eq(festivalDays.festivalId, festivalId),
+        inArray(
+          festivalDays.day,
+          removed.map((d) => d.day),
+        ),
+      ),
+    );
+  }
+  if (added.length) {
+    await tx
+      .insert(festivalDays)
+      .values(added.map((day) => ({ festivalId, day, capacity: capacityOf(day) as number })));
+  }
+  for (const d of resized) {
+    await tx
+      .update(festivalDays)
+      .set({ capacity: capacityOf(d.day) as number })
+      .where(and(eq(festivalDays.festivalId, festivalId), eq(festivalDays.day, d.day)));
+  }
+  return removed.length + added.length + resized.length > 0;
+}
+
+/**
+ * Sets the cancelled flag first (the reservation engine refuses new bookings from then on), then runs
+ * the hooks that cancel reservations and notify holders. Idempotent: cancelling again re-runs the
+ * hooks, which is how a failed hook is completed.
+ */
+export async function cancelFestival(s: Services, id: number, reason: string | undefined, log: Logger) {
+  const res = await s.db
+    .update(festivals)
+    .set({ cancelledAt: new Date(), cancelReason: reason ?? null })
+    .where(and(eq(festivals.id, id), isNull(festivals.cancelledAt)));
+  const firstTime = res.rowsAffected > 0;
+  if (!firstTime) {
+    const [f] = await s.db.select({ id: festivals.id }).from(festivals).where(eq(festivals.id, id));
+    if (!f) throw new AppError(404, "festival.not_found", "No festival with this id");
+  }
+  await bumpVersions(s, id, log);
+  // The record of the event until the notifications area keeps an inbox (its hook will add one).
+  log.info("festival cancelled", { festivalId: id, reason: reason ?? null, firstTime });
+  await runCancelledHooks(s, id);
+}

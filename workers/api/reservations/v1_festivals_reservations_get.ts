@@ -1,0 +1,38 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { errorResponses } from "../../lib/errors";
+import type { App } from "../app";
+import { requireAdmin, requireAuth } from "../middleware/auth";
+import { listForFestival } from "./queries";
+import { IdParamSchema, ListQuerySchema, ReservationListSchema } from "./schemas";
+
+export type V1FestivalsReservationsGetResponse = z.infer<typeof ReservationListSchema>;
+
+const route = createRoute({
+  method: "get",
+  path: "/v1/festivals/{festivalId}/reservations",
+  tags: ["reservations", "admin"],
+  summary: "A festival's reservations, newest first (admins)",
+  security: [{ bearer: [] }],
+  middleware: [requireAuth(), requireAdmin()] as const,
+  request: { params: z.object({ festivalId: IdParamSchema }), query: ListQuerySchema },
+  responses: {
+    200: { description: "One page", content: { "application/json": { schema: ReservationListSchema } } },
+    400: errorResponses[400],
+    401: errorResponses[401],
+    403: errorResponses[403],
+    404: errorResponses[404],
+  },
+});
+
+export function registerV1FestivalsReservationsGet(app: App) {
+  app.openapi(route, async (c) => {
+    const page = await listForFestival(
+      c.get("services"),
+      c.env,
+      c.req.valid("param").festivalId,
+      c.req.valid("query"),
+    );
+    c.header("Cache-Control", "private, no-store");
+    return c.json(page, 200);
+  });
+}

@@ -1,0 +1,30 @@
+import { createLogger, type Logger } from "../lib/logger";
+
+/**
+ * Cron jobs. wrangler.toml fires "* * * * *"; every job registered here runs on each tick, side by
+ * side, and one failing never stops the others. Each job must be safe when two ticks overlap.
+ */
+export interface Job {
+  name: string;
+  run(env: Env, ctx: ExecutionContext, log: Logger, scheduledTime: number): Promise<void>;
+}
+
+/** Add a job by importing it here: explicit beats registration by import side effect. */
+const jobs: Job[] = [];
+
+export async function runScheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext) {
+  const results = await Promise.allSettled(
+    jobs.map(async (job) => {
+      const log = createLogger({ job: job.name, cron: controller.cron });
+      const started = Date.now();
+      try {
+        await job.run(env, ctx, log, controller.scheduledTime);
+        log.info("job done", { ms: Date.now() - started });
+      } catch (err) {
+        log.error("job failed", { error: err, ms: Date.now() - started });
+        throw err;
+      }
+    }),
+  );
+  if (results.some((r) => r.status === "rejected")) throw new Error("a scheduled job failed (see logs)");
+}

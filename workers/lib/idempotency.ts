@@ -1,0 +1,156 @@
+import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import type { ContentfulStatusCode, StatusCode } from "hono/utils/http-status";
+import type { HonoEnv } from "../api/hono-env";
+import { AppError } from "./errors";
+import type { Services } from "./services";
+
+/**
+ * `Idempotency-Key` for retryable writes (DESIGN.md, pretix's rules), as route middleware placed
+ * after `requireAuth()`. The key is scoped per user and per route; Redis holds one entry per key:
+ *   pending {fp, token}  while the first request runs (expires after IN_FLIGHT_MS if its Worker dies)
+ *   done {fp, status, body} for 24 h: every repeat gets the first answer, byte for byte.
+ * 409, 429 and 5xx answers are forgotten so the client can retry them. A repeat while the first is
+ * still running waits for its answer (up to WAIT_MS) instead of failing at once: a client that
+ * retries on a timeout then still gets the one reservation it made; only past the wait is it a 409.
+ * The same key with another body (or another path) is a 422: it is a client bug.
+ * Without the header the route runs as is. With it and Redis down we answer 503 rather than risk
+ * running the write twice.
+ */
+export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
+const IN_FLIGHT_MS = 30_000;
+const WAIT_MS = 8_000;
+const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+
+interface Pending {
+  s: "p";
+  fp: string;
+  token: string;
+}
+interface Done {
+  s: "d";
+  fp: string;
+  status: number;
+  body: string;
+  contentType: string | null;
+}
+
+// Replaces our own pending entry (and only ours: it may have expired and been taken over).
+const FINISH = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
+return 1
+`;
+
+const remembered = (status: number) => status !== 409 && status !== 429 && status < 500;
+
+async function sha256(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Through the context, so the replay carries this request's own headers (x-request-id). */
+function replay(c: Context<HonoEnv>, done: Done): Response {
+  c.header("Idempotent-Replayed", "true");
+  if (done.contentType) c.header("content-type", done.contentType);
+  const status = done.status as ContentfulStatusCode;
+  return done.body ? c.body(done.body, status) : c.body(null, done.status as StatusCode);
+}
+
+const unavailable = () =>
+  new AppError(
+    503,
+    "idempotency.unavailable",
+    "Idempotency keys cannot be checked right now; retry shortly",
+    undefined,
+    {
+      "Retry-After": "1",
+    },
+  );
+
+/** `scope` names the route (e.g. "reservations.cancel"): keys of different routes never meet. */
+export const idempotent = (scope: string) =>
+  createMiddleware<HonoEnv>(async (c, next) => {
+    const key = c.req.header("idempotency-key");
+    if (key === undefined) return next();
+    if (!KEY_PATTERN.test(key)) {
+      throw new AppError(
+        400,
+        "idempotency.invalid_key",
+        "Idempotency-Key must be 1-255 visible ASCII characters",
+      );
+    }
+    const s = c.get("services");
+    const redisKey = s.key("idem", scope, c.get("user").id, await sha256(key));
+    const fp = await sha256(`${c.req.method} ${c.req.path}\n${await c.req.text()}`);
+    const pending = JSON.stringify({ s: "p", fp, token: crypto.randomUUID() } satisfies Pending);
+
+    const deadline = Date.now() + WAIT_MS;
+    for (let delay = 20; ; delay = Math.min(delay * 1.5, 250)) {
+      const entry = await claimOrRead(s, redisKey, pending);
+      if (entry === "claimed") break;
+      if (entry) {
+        if (entry.fp !== fp) {
+          throw new AppError(
+            422,
+            "idempotency.key_reused",
+            "This Idempotency-Key was already used with a different request",
+          );
+        }
+        if (entry.s === "d") return replay(c, entry);
+        if (Date.now() >= deadline) {
+          throw new AppError(
+            409,
+            "idempotency.in_flight",
+            "A request with this Idempotency-Key is still being processed; retry shortly",
+            undefined,
+            { "Retry-After": "1" },
+          );
+        }
+      }
+      await sleep(delay * (0.5 + Math.random()));
+    }
+
+    try {
+      await next();
+    } catch (err) {
+      await finish(s, redisKey, pending, "").catch(() => {});
+      throw err;
+    }
+    const res = c.res;
+    const done: Done = {
+      s: "d",
+      fp,
+      status: res.status,
+      body: await res.clone().text(),
+      contentType: res.headers.get("content-type"),
+    };
+    try {
+      await finish(s, redisKey, pending, remembered(res.status) ? JSON.stringify(done) : "");
+    } catch (err) {
+      // The write happened: answer it. The pending entry expires on its own.
+      c.get("logger").error("idempotency result not stored", { error: err, scope });
+    }
+  });
+
+/** Stores the answer in place of our pending entry, or drops the entry when `value` is empty. */
+function finish(s: Services, redisKey: string, pending: string, value: string) {
+  return s.redis.eval(FINISH, [redisKey], [pending, value, String(IDEMPOTENCY_TTL_MS)]);
+}
+
+/** "claimed" when this request owns the key, else the entry found (undefined if it just vanished). */
+async function claimOrRead(
+  s: Services,
+  redisKey: string,
+  pending: string,
+): Promise<"claimed" | Pending | Done | undefined> {
+  try {
+    if (await s.redis.set(redisKey, pending, { nx: true, px: IN_FLIGHT_MS })) return "claimed";
+    const raw = await s.redis.get<string>(redisKey);
+    return raw ? (JSON.parse(raw) as Pending | Done) : undefined;
+  } catch {
+    throw unavailable();
+  }
+}
