@@ -17,6 +17,9 @@ interface __BaseEnv_Env {
 	AWS_SECRET_ACCESS_KEY: string;
 	JWT_SECRET: string;
 	CHECKIN_SECRET: string;
+	FCM_ENDPOINT: string;
+	FCM_TOKEN_URL: string;
+	FCM_SERVICE_ACCOUNT_JSON: string;
 	CHAT_ROOM: DurableObjectNamespace /* ChatRoom */;
 }
 declare namespace Cloudflare {
@@ -27,7 +30,7 @@ type StringifyValues<EnvType extends Record<string, unknown>> = {
 	[Binding in keyof EnvType]: EnvType[Binding] extends string ? EnvType[Binding] : string;
 };
 declare namespace NodeJS {
-	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "AWS_REGION" | "DYNAMO_TABLE" | "KAFKA_TOPIC" | "KAFKA_CONSUMER_GROUP" | "REDIS_PREFIX" | "DATABASE_URL" | "REDIS_URL" | "REDIS_TOKEN" | "KAFKA_URL" | "KAFKA_USERNAME" | "KAFKA_PASSWORD" | "DYNAMO_ENDPOINT" | "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" | "JWT_SECRET" | "CHECKIN_SECRET">> {}
+	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "AWS_REGION" | "DYNAMO_TABLE" | "KAFKA_TOPIC" | "KAFKA_CONSUMER_GROUP" | "REDIS_PREFIX" | "DATABASE_URL" | "REDIS_URL" | "REDIS_TOKEN" | "KAFKA_URL" | "KAFKA_USERNAME" | "KAFKA_PASSWORD" | "DYNAMO_ENDPOINT" | "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" | "JWT_SECRET" | "CHECKIN_SECRET" | "FCM_ENDPOINT" | "FCM_TOKEN_URL" | "FCM_SERVICE_ACCOUNT_JSON">> {}
 }
 declare module "*.txt" {
 	const value: string;

@@ -30,6 +30,8 @@ export interface BenchEnv {
   appUrl: string;
   helloUrl: string;
   databaseUrl: string;
+  /** The Worker's secrets, so a benchmark can mint tokens for many users without signing each up. */
+  jwtSecret: string;
   stop(): Promise<void>;
 }
 
@@ -126,12 +128,15 @@ export async function startBenchEnv(): Promise<BenchEnv> {
     appUrl,
     helloUrl,
     databaseUrl: stack.bindings.DATABASE_URL as string,
+    jwtSecret: vars.JWT_SECRET,
     async stop() {
       app.kill("SIGINT");
       hello.kill("SIGINT");
       await stack.stop();
       await stack.dropData();
-      await rm(work, { recursive: true, force: true });
+      // BENCH_KEEP=1 keeps the wrangler logs and data for a look after the run.
+      if (process.env.BENCH_KEEP) console.log(`kept ${work}`);
+      else await rm(work, { recursive: true, force: true });
     },
   };
 }

@@ -1,5 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
+import { type RoomTail, roomTail } from "../workers/api/chat/history";
 import { type ChatIdentity, decodeIdentity, IDENTITY_HEADER } from "../workers/api/chat/identity";
+import { createKafkaRest, type KafkaRest, kafkaRestConfig } from "../workers/api/chat/kafka-rest";
+import { drainOutbox, RoomOutbox } from "../workers/api/chat/outbox";
 import {
   CHAT_LIMITS,
   type ChatErrorCode,
@@ -32,14 +35,18 @@ const userTag = (userId: number) => `user:${userId}`;
  */
 export class ChatRoom extends DurableObject<Env> {
   readonly #store: RoomStore;
+  readonly #outbox: RoomOutbox;
+  #kafka: KafkaRest | undefined;
   readonly #buckets = new Map<number, { tokens: number; at: number }>();
   readonly #lastTyping = new Map<number, number>();
-  #flushScheduled = false;
+  /** The alarm this instance last set, so a later need never postpones an earlier one. */
+  #alarmAt: number | undefined;
   readonly #log = createLogger({ component: "chat-room" });
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#store = new RoomStore(ctx.storage);
+    this.#outbox = new RoomOutbox(ctx.storage);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING_FRAME, PONG_FRAME));
   }
 
@@ -141,17 +148,50 @@ export class ChatRoom extends DurableObject<Env> {
     if (first) this.#broadcast({ type: "presence", event: "left", userId, nickname: first.nickname }, userId);
   }
 
-  /** Writes cursors, the room summary and the offline event through to MySQL/Redis, debounced. */
+  /** RPC from the history endpoint: the part of the history that DynamoDB may not have yet. */
+  async history(before: number, limit: number): Promise<RoomTail> {
+    return roomTail(this.#store, this.#outbox, before, limit);
+  }
+
+  /** RPC from the chat consumer: every message of this room up to `seq` is in DynamoDB. */
+  async markPersisted(seq: number): Promise<void> {
+    this.#outbox.markPersisted(seq);
+  }
+
+  /**
+   * The room's one alarm serves two duties, each saying when it wants to run again: the debounced
+   * write-through to MySQL/Redis (cursors, summary, unread events) and the outbox drain to Kafka
+   * (with its own backoff). Neither waits for the other.
+   */
   override async alarm(): Promise<void> {
-    this.#flushScheduled = false;
+    this.#alarmAt = undefined;
+    const [flushAt, drainAt] = await Promise.all([this.#flush(), this.#drain()]);
+    const next = Math.min(flushAt ?? Infinity, drainAt ?? Infinity);
+    if (next !== Infinity) this.#wakeBy(next);
+  }
+
+  async #flush(): Promise<number | undefined> {
     try {
       await flushRoom(getServices(this.env), this.#store, new Set(this.#online().map((u) => u.userId)));
       this.#store.pruneSentIds(Date.now() - CHAT_LIMITS.dedupeWindowMs);
+      return undefined;
     } catch (error) {
       // Our own retry, not the runtime's: it gives up after a few attempts, and nothing here may be lost.
       this.#log.error("chat room flush failed; retrying", { error, room: this.#store.state()?.festivalId });
-      await this.ctx.storage.setAlarm(Date.now() + FLUSH_RETRY_MS);
+      return Date.now() + FLUSH_RETRY_MS;
     }
+  }
+
+  #drain(): Promise<number | undefined> {
+    this.#kafka ??= createKafkaRest(kafkaRestConfig(this.env));
+    return drainOutbox(this.#outbox, this.#kafka, this.env.KAFKA_TOPIC, (error, state) =>
+      this.#log.warn("chat outbox drain failed; backing off", {
+        error,
+        room: this.#store.state()?.festivalId,
+        failures: state.failures,
+        retryInMs: state.retryAt - Date.now(),
+      }),
+    );
   }
 
   #onSend(ws: WebSocket, me: Attachment, frame: Extract<ClientFrame, { type: "send" }>) {
@@ -181,12 +221,12 @@ export class ChatRoom extends DurableObject<Env> {
     const message = this.#store.append(me, text, clientMsgId, Date.now());
     this.#send(ws, { type: "ack", clientMsgId, seq: message.seq });
     this.#broadcast({ type: "message", ...message });
-    this.#scheduleFlush();
+    this.#wakeBy(Date.now() + FLUSH_DELAY_MS);
   }
 
   #onRead(ws: WebSocket, me: Attachment, seq: number) {
     if (seq > this.#store.lastSeq()) return this.#fail(ws, "read.invalid_seq", "No message has this seq yet");
-    if (this.#store.advanceRead(me.userId, seq)) this.#scheduleFlush();
+    if (this.#store.advanceRead(me.userId, seq)) this.#wakeBy(Date.now() + FLUSH_DELAY_MS);
   }
 
   #onTyping(me: Attachment) {
@@ -223,10 +263,14 @@ export class ChatRoom extends DurableObject<Env> {
     return 0;
   }
 
-  #scheduleFlush() {
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    void this.ctx.storage.setAlarm(Date.now() + FLUSH_DELAY_MS);
+  /**
+   * Debounces: a burst of messages sets the alarm once. After an eviction #alarmAt is unknown, so the
+   * first call may move a pending alarm by up to FLUSH_DELAY_MS; each duty re-arms itself anyway.
+   */
+  #wakeBy(at: number) {
+    if (this.#alarmAt !== undefined && this.#alarmAt <= at) return;
+    this.#alarmAt = at;
+    void this.ctx.storage.setAlarm(at);
   }
 
   #departed(ws: WebSocket) {

@@ -2,7 +2,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Stack, StandinName } from "./stack.ts";
 
-const NAMES = new Set<string>(["planetscale", "redis", "kafka", "dynamo"]);
+const NAMES = new Set<string>(["planetscale", "redis", "kafka", "dynamo", "fcm"]);
 
 /**
  * Lets fault tests, which run inside workerd, stop and restart real stand-ins:

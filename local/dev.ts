@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { createConnection } from "mysql2/promise";
-import { loadDevVars, ROOT } from "./dev-vars.ts";
+import { loadDevVars, ROOT, setDevVars } from "./dev-vars.ts";
 import { seedDemoData } from "./seed.ts";
 import { flushRedisPrefix, MYSQL, Stack } from "./stack.ts";
 
@@ -57,6 +57,10 @@ async function main() {
       kafka: portOf(vars.KAFKA_URL, 7103),
       dynamo: portOf(vars.DYNAMO_ENDPOINT, 7104),
     },
+    fcm: {
+      port: portOf(vars.FCM_ENDPOINT, 7105),
+      keyFile: fileURLToPath(new URL("fcm-service-account.json", dataDir)),
+    },
     credentials: {
       dbUser: decodeURIComponent(db.username),
       dbPassword: decodeURIComponent(db.password),
@@ -70,7 +74,15 @@ async function main() {
   });
   if (reset) await flushRedisPrefix("somsom:");
   await stack.start();
-  log("stand-ins up: PlanetScale, Upstash Redis, Kafka REST, DynamoDB");
+  log("stand-ins up: PlanetScale, Upstash Redis, Kafka REST, DynamoDB, FCM");
+  // The push key lives in the data dir; wrangler dev reads it (and the stand-in's URLs) from .dev.vars.
+  const b = stack.bindings;
+  const fcmVars = {
+    FCM_ENDPOINT: b.FCM_ENDPOINT ?? "",
+    FCM_TOKEN_URL: b.FCM_TOKEN_URL ?? "",
+    FCM_SERVICE_ACCOUNT_JSON: b.FCM_SERVICE_ACCOUNT_JSON ?? "",
+  };
+  if (await setDevVars(fcmVars)) log("wrote the local FCM service account to .dev.vars");
   const seeded = await seedDemoData(stack.bindings.DATABASE_URL as string);
   if (seeded) log(seeded);
 
@@ -93,7 +105,7 @@ async function main() {
   // Miniflare does not fire cron triggers by itself: call the scheduled handler on a timer.
   const cron = setInterval(() => {
     fetch(`${base}/__scheduled?cron=${encodeURIComponent("* * * * *")}`).catch(() => {});
-  }, 15_000);
+  }, 60_000);
   setTimeout(() => {
     log(`API         ${base}/v1/health`);
     log(`API docs    ${base}/v1/docs  (OpenAPI: ${base}/v1/openapi.json)`);

@@ -2,6 +2,12 @@ import { createConnection } from "mysql2/promise";
 import { ensureChatTable } from "../workers/lib/chat-table.ts";
 import { createDynamo } from "../workers/lib/dynamo.ts";
 import { type DynamoStandin, startDynamoStandin } from "./dynamo/server.ts";
+import { type FcmStandin, startFcmStandin } from "./fcm/server.ts";
+import {
+  type LocalServiceAccount,
+  loadOrCreateServiceAccount,
+  serviceAccountJson,
+} from "./fcm/service-account.ts";
 import { type KafkaStandin, startKafkaStandin } from "./kafka-rest/server.ts";
 import { applyMigrations } from "./migrate.ts";
 import { type PlanetscaleStandin, startPlanetscaleStandin } from "./planetscale/server.ts";
@@ -21,6 +27,8 @@ export interface StackConfig {
   /** LevelDB folder for dynalite; undefined keeps DynamoDB in memory. */
   dynamoPath?: string;
   ports: { planetscale: number; redis: number; kafka: number; dynamo: number };
+  /** Push stand-in: port (default 0, a free one) and where to keep its service-account key (default: a new key per start). */
+  fcm?: { port?: number; keyFile?: string };
   credentials: {
     dbUser: string;
     dbPassword: string;
@@ -37,7 +45,8 @@ export const MYSQL = { host: "127.0.0.1", port: 3306, user: "root", password: ""
 const REDIS_SERVER = { host: "127.0.0.1", port: 6379 };
 const AWS_REGION = "ap-northeast-2";
 
-export type StandinName = "planetscale" | "redis" | "kafka" | "dynamo";
+export type StandinName = "planetscale" | "redis" | "kafka" | "dynamo" | "fcm";
+const STANDINS = ["planetscale", "redis", "kafka", "dynamo", "fcm"] as const;
 
 export class Stack {
   readonly config: StackConfig;
@@ -45,6 +54,8 @@ export class Stack {
   redis?: RedisStandin;
   kafka?: KafkaStandin;
   dynamo?: DynamoStandin;
+  fcm?: FcmStandin;
+  fcmAccount?: LocalServiceAccount;
 
   constructor(config: StackConfig) {
     this.config = config;
@@ -70,6 +81,12 @@ export class Stack {
       AWS_REGION,
       AWS_ACCESS_KEY_ID: cr.awsAccessKeyId,
       AWS_SECRET_ACCESS_KEY: cr.awsSecretAccessKey,
+      FCM_ENDPOINT: must(this.fcm, "fcm").url,
+      FCM_TOKEN_URL: must(this.fcm, "fcm").tokenUrl,
+      FCM_SERVICE_ACCOUNT_JSON: serviceAccountJson(
+        must(this.fcmAccount, "fcm"),
+        must(this.fcm, "fcm").tokenUrl,
+      ),
     };
   }
 
@@ -82,7 +99,8 @@ export class Stack {
       `create database if not exists \`${this.config.database}\` character set utf8mb4 collate utf8mb4_unicode_ci`,
     );
     await mysql.end();
-    for (const name of ["planetscale", "redis", "kafka", "dynamo"] as const) await this.startStandin(name);
+    this.fcmAccount = await loadOrCreateServiceAccount(this.config.fcm?.keyFile);
+    for (const name of STANDINS) await this.startStandin(name);
     const migrated = await applyMigrations(this.bindings.DATABASE_URL as string, log);
     if (migrated.length) log(`migrations applied: ${migrated.join(", ")}`);
     const b = this.bindings;
@@ -131,6 +149,16 @@ export class Stack {
           ...(this.config.dynamoPath ? { path: this.config.dynamoPath } : {}),
         });
         break;
+      case "fcm": {
+        const account = this.fcmAccount ?? (await loadOrCreateServiceAccount(this.config.fcm?.keyFile));
+        this.fcmAccount = account;
+        this.fcm = await startFcmStandin({
+          port: this.fcm?.port ?? this.config.fcm?.port ?? 0,
+          projectId: account.projectId,
+          serviceAccount: { clientEmail: account.clientEmail, publicKeyPem: account.publicKeyPem },
+        });
+        break;
+      }
     }
   }
 
@@ -139,9 +167,7 @@ export class Stack {
   }
 
   async stop(): Promise<void> {
-    await Promise.allSettled(
-      (["planetscale", "redis", "kafka", "dynamo"] as const).map((n) => this.stopStandin(n)),
-    );
+    await Promise.allSettled(STANDINS.map((n) => this.stopStandin(n)));
   }
 
   /** Removes everything this stack wrote to the shared engines (test runs). */

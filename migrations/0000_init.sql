@@ -56,9 +56,53 @@ CREATE TABLE `festivals` (
 	`reserved_count` int NOT NULL DEFAULT 0,
 	`search_title` varchar(200) character set utf8mb4 collate utf8mb4_bin NOT NULL,
 	`search_text` text character set utf8mb4 collate utf8mb4_bin NOT NULL,
+	`queue_enabled` boolean NOT NULL DEFAULT false,
+	`queue_rate_per_minute` int NOT NULL DEFAULT 100,
+	`queue_active_cap` int NOT NULL DEFAULT 1000,
+	`queue_opens_at` datetime(3),
+	`queue_epoch` int NOT NULL DEFAULT 0,
+	`waitlist_offer_minutes` int NOT NULL DEFAULT 30,
 	`created_at` datetime(3) NOT NULL,
 	`updated_at` datetime(3) NOT NULL,
 	CONSTRAINT `festivals_id` PRIMARY KEY(`id`)
+);
+--> statement-breakpoint
+CREATE TABLE `notifications` (
+	`id` bigint unsigned AUTO_INCREMENT NOT NULL,
+	`user_id` bigint unsigned NOT NULL,
+	`type` varchar(40) NOT NULL,
+	`title` varchar(200) NOT NULL,
+	`body` varchar(1000) NOT NULL,
+	`data` json,
+	`dedupe_key` varchar(191),
+	`read_at` datetime(3),
+	`push_claimed_at` datetime(3),
+	`pushed_at` datetime(3),
+	`created_at` datetime(3) NOT NULL,
+	CONSTRAINT `notifications_id` PRIMARY KEY(`id`),
+	CONSTRAINT `notifications_user_dedupe_uq` UNIQUE(`user_id`,`dedupe_key`)
+);
+--> statement-breakpoint
+CREATE TABLE `push_devices` (
+	`id` bigint unsigned AUTO_INCREMENT NOT NULL,
+	`user_id` bigint unsigned NOT NULL,
+	`token` varchar(512) NOT NULL,
+	`platform` enum('android','ios','web'),
+	`created_at` datetime(3) NOT NULL,
+	`last_seen_at` datetime(3) NOT NULL,
+	CONSTRAINT `push_devices_id` PRIMARY KEY(`id`),
+	CONSTRAINT `push_devices_token_uq` UNIQUE(`token`)
+);
+--> statement-breakpoint
+CREATE TABLE `reminder_deliveries` (
+	`reservation_id` bigint unsigned NOT NULL,
+	`offset_hours` int NOT NULL,
+	`status` enum('claimed','sent','skipped') NOT NULL,
+	`claim_id` varchar(36) NOT NULL,
+	`claimed_at` datetime(3) NOT NULL,
+	`attempts` int NOT NULL DEFAULT 1,
+	`done_at` datetime(3),
+	CONSTRAINT `reminder_deliveries_reservation_id_offset_hours_pk` PRIMARY KEY(`reservation_id`,`offset_hours`)
 );
 --> statement-breakpoint
 CREATE TABLE `reservation_user_totals` (
@@ -82,6 +126,26 @@ CREATE TABLE `reservations` (
 	`created_at` datetime(3) NOT NULL,
 	`updated_at` datetime(3) NOT NULL,
 	CONSTRAINT `reservations_id` PRIMARY KEY(`id`)
+);
+--> statement-breakpoint
+CREATE TABLE `waitlist_entries` (
+	`id` bigint unsigned AUTO_INCREMENT NOT NULL,
+	`festival_id` bigint unsigned NOT NULL,
+	`user_id` bigint unsigned NOT NULL,
+	`day` date NOT NULL,
+	`quantity` int NOT NULL,
+	`held_quantity` int NOT NULL DEFAULT 0,
+	`status` enum('waiting','offered','claimed','expired','left','cancelled') NOT NULL,
+	`live` tinyint,
+	`offered_at` datetime(3),
+	`offer_expires_at` datetime(3),
+	`reminded_at` datetime(3),
+	`reservation_id` bigint unsigned,
+	`closed_at` datetime(3),
+	`created_at` datetime(3) NOT NULL,
+	`updated_at` datetime(3) NOT NULL,
+	CONSTRAINT `waitlist_entries_id` PRIMARY KEY(`id`),
+	CONSTRAINT `waitlist_live_uq` UNIQUE(`festival_id`,`user_id`,`day`,`live`)
 );
 --> statement-breakpoint
 CREATE TABLE `users` (
@@ -109,7 +173,15 @@ CREATE INDEX `festivals_region_idx` ON `festivals` (`region`,`start_date`,`id`);
 CREATE INDEX `festivals_popularity_idx` ON `festivals` (`reserved_count`,`id`);--> statement-breakpoint
 CREATE INDEX `festivals_geo_idx` ON `festivals` (`lat`,`lng`);--> statement-breakpoint
 CREATE INDEX `festivals_ends_idx` ON `festivals` (`ends_at`);--> statement-breakpoint
+CREATE INDEX `notifications_user_idx` ON `notifications` (`user_id`,`id`);--> statement-breakpoint
+CREATE INDEX `notifications_user_unread_idx` ON `notifications` (`user_id`,`read_at`);--> statement-breakpoint
+CREATE INDEX `notifications_push_pending_idx` ON `notifications` (`pushed_at`,`created_at`);--> statement-breakpoint
+CREATE INDEX `push_devices_user_idx` ON `push_devices` (`user_id`);--> statement-breakpoint
+CREATE INDEX `reminder_deliveries_status_idx` ON `reminder_deliveries` (`status`,`claimed_at`);--> statement-breakpoint
 CREATE INDEX `reservations_user_idx` ON `reservations` (`user_id`,`id`);--> statement-breakpoint
 CREATE INDEX `reservations_user_status_idx` ON `reservations` (`user_id`,`status`,`id`);--> statement-breakpoint
 CREATE INDEX `reservations_festival_idx` ON `reservations` (`festival_id`,`id`);--> statement-breakpoint
-CREATE INDEX `reservations_festival_status_idx` ON `reservations` (`festival_id`,`status`,`id`);
+CREATE INDEX `reservations_festival_status_idx` ON `reservations` (`festival_id`,`status`,`id`);--> statement-breakpoint
+CREATE INDEX `waitlist_line_idx` ON `waitlist_entries` (`festival_id`,`day`,`status`,`id`);--> statement-breakpoint
+CREATE INDEX `waitlist_expiry_idx` ON `waitlist_entries` (`status`,`offer_expires_at`);--> statement-breakpoint
+CREATE INDEX `waitlist_user_idx` ON `waitlist_entries` (`user_id`,`status`);

@@ -12,11 +12,14 @@ const secret = () => randomBytes(24).toString("hex");
 export default async function setup(project: TestProject) {
   const runId = `${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
   const kafkaDataDir = await mkdtemp(join(tmpdir(), "somsom-kafka-"));
+  // On disk, not in memory: fault tests stop and restart DynamoDB and expect its items back.
+  const dynamoPath = await mkdtemp(join(tmpdir(), "somsom-dynamo-"));
   const stack = new Stack({
     database: `somsom_test_${runId}`,
     redisPrefix: `test:${runId}:`,
     dynamoTable: `chat_${runId}`,
     kafkaDataDir,
+    dynamoPath,
     ports: { planetscale: 0, redis: 0, kafka: 0, dynamo: 0 },
     credentials: {
       dbUser: "test",
@@ -38,5 +41,6 @@ export default async function setup(project: TestProject) {
     await stack.stop();
     await stack.dropData();
     await rm(kafkaDataDir, { recursive: true, force: true });
+    await rm(dynamoPath, { recursive: true, force: true });
   };
 }

@@ -15,7 +15,9 @@ import { registerV1MeGet } from "./me/v1_me_get";
 import { registerV1MePatch } from "./me/v1_me_patch";
 import { notFound, onError } from "./middleware/errors";
 import { init } from "./middleware/init";
+import { registerNotificationRoutes } from "./notifications/routes";
 import { registerReservationRoutes } from "./reservations/routes";
+import { registerSalesRoutes } from "./sales/routes";
 
 /** Routes share this factory so a zod failure anywhere answers the same 400 envelope. */
 export function newRouter() {
@@ -50,7 +52,9 @@ export function createApp(): App {
   registerV1MeDelete(app);
   registerFestivalRoutes(app);
   registerReservationRoutes(app);
+  registerSalesRoutes(app);
   registerChatRoutes(app);
+  registerNotificationRoutes(app);
 
   app.doc31("/v1/openapi.json", {
     openapi: "3.1.0",

@@ -1,4 +1,8 @@
 import { createLogger, type Logger } from "../lib/logger";
+import { chatConsumerJob } from "./chat-consumer";
+import { chatPushJob, notificationEventsJob } from "./notifications";
+import { reminderJob } from "./reminders";
+import { waitlistJob } from "./waitlist";
 
 /**
  * Cron jobs. wrangler.toml fires "* * * * *"; every job registered here runs on each tick, side by
@@ -10,7 +14,7 @@ export interface Job {
 }
 
 /** Add a job by importing it here: explicit beats registration by import side effect. */
-const jobs: Job[] = [];
+const jobs: Job[] = [chatConsumerJob, reminderJob, chatPushJob, notificationEventsJob, waitlistJob];
 
 export async function runScheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext) {
   const results = await Promise.allSettled(

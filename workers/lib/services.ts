@@ -2,6 +2,7 @@ import { Kafka } from "@upstash/kafka";
 import { Redis } from "@upstash/redis/cloudflare";
 import { createDb, type Db } from "./db";
 import { createDynamo, type Dynamo } from "./dynamo.ts";
+import { createFcm, type Fcm } from "./fcm";
 
 /** Every external dependency, built once per isolate from env so tests swap nothing but env. */
 export interface Services {
@@ -9,6 +10,8 @@ export interface Services {
   redis: Redis;
   kafka: Kafka;
   dynamo: Dynamo;
+  /** Push (FCM HTTP v1); `enabled` is false when no service-account key is configured. */
+  fcm: Fcm;
   /** Prefixes Redis keys so deployments (and test runs) sharing a Redis never see each other's data. */
   key: (...parts: (string | number)[]) => string;
 }
@@ -28,13 +31,25 @@ function buildServices(env: Env): Services {
   const prefix = env.REDIS_PREFIX ?? "";
   return {
     db: createDb(env.DATABASE_URL),
-    redis: new Redis({ url: env.REDIS_URL, token: env.REDIS_TOKEN, automaticDeserialization: false }),
+    // No auto-pipelining: the client is shared by every request of the isolate, and a batch built
+    // from several requests' commands would be one subrequest that workerd ties to a single request.
+    redis: new Redis({
+      url: env.REDIS_URL,
+      token: env.REDIS_TOKEN,
+      automaticDeserialization: false,
+      enableAutoPipelining: false,
+    }),
     kafka: new Kafka({ url: env.KAFKA_URL, username: env.KAFKA_USERNAME, password: env.KAFKA_PASSWORD }),
     dynamo: createDynamo({
       endpoint: env.DYNAMO_ENDPOINT,
       region: env.AWS_REGION,
       accessKeyId: env.AWS_ACCESS_KEY_ID,
       secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+    }),
+    fcm: createFcm({
+      endpoint: env.FCM_ENDPOINT,
+      tokenUrl: env.FCM_TOKEN_URL,
+      serviceAccountJson: env.FCM_SERVICE_ACCOUNT_JSON,
     }),
     key: (...parts) => prefix + parts.join(":"),
   };

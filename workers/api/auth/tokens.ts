@@ -1,6 +1,6 @@
 import { sign, verify } from "hono/jwt";
-import { AppError } from "../../lib/errors";
-import type { AuthUser } from "../hono-env";
+import { AppError } from "../../lib/errors.ts";
+import type { AuthUser } from "../hono-env.ts";
 
 /** Access tokens are short-lived JWTs; refresh tokens are opaque and live in Redis (refresh-tokens.ts). */
 export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;

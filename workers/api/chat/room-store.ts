@@ -181,6 +181,24 @@ export class RoomStore {
       .map(toMessage);
   }
 
+  /** Up to `limit` buffered messages with seq < before, newest first (the history endpoint's tail). */
+  below(before: number, limit: number): ChatMessage[] {
+    return this.#sql
+      .exec<MessageRow>(
+        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE seq < ? ORDER BY seq DESC LIMIT ?`,
+        before,
+        limit,
+      )
+      .toArray()
+      .map(toMessage);
+  }
+
+  /** The buffer holds every seq from this one to lastSeq (lastSeq + 1 when it is empty). */
+  bufferedFrom(): number {
+    const [row] = this.#sql.exec<{ seq: number | null }>("SELECT MIN(seq) AS seq FROM messages").toArray();
+    return row?.seq ?? this.lastSeq() + 1;
+  }
+
   /**
    * Every message after `afterSeq`, or undefined when some of them already left the buffer: a
    * resume is answered completely or not at all.

@@ -21,3 +21,14 @@ export const ChatRoomListSchema = z
 
 export type ChatRoomSummary = z.infer<typeof ChatRoomSummarySchema>;
 export type ChatRoomList = z.infer<typeof ChatRoomListSchema>;
+
+export const ChatMessagePageSchema = z
+  .object({
+    /** Newest first. */
+    items: z.array(ChatMessageSchema),
+    /** Pass as `before` for the next (older) page; null at the start of the room. */
+    nextCursor: z.string().nullable(),
+  })
+  .openapi("ChatMessagePage");
+
+export type ChatMessagePage = z.infer<typeof ChatMessagePageSchema>;

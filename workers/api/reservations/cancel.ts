@@ -6,15 +6,20 @@ import { createLogger, type Logger } from "../../lib/logger";
 import type { Services } from "../../lib/services";
 import { onFestivalCancelled } from "../festivals/hooks";
 import { onAccountDeleted } from "../me/service";
+import { notifyReservationCancelled } from "../notifications/events";
+import { announceOffers } from "../sales/announce";
+import { type Offer, offerFreePlaces } from "../sales/offers";
 import type { ReservationView } from "./schemas";
 import { findReservation, reservationNotFound, todayIn, toView } from "./service";
 import { clearSoldOut } from "./sold-out";
 import { withRetries } from "./tx";
 
-// Lock order, as in reserve(): reservation rows, then user totals, then days + festival (sorted).
+// Lock order, as in reserve(): reservation rows, then user totals, then days + festival (sorted),
+// then (sales/offers.ts) the waitlist entries that the freed places are offered to.
 
 /**
- * Cancels those of `ids` that are still confirmed, freeing their places in the same transaction.
+ * Cancels those of `ids` that are still confirmed, freeing their places in the same transaction,
+ * where they go first to the day's waitlist (held for the next entries), then to the public.
  * Returns the ids it cancelled (a concurrent cancel or check-in may have won the others).
  */
 export async function cancelReservations(
@@ -24,8 +29,10 @@ export async function cancelReservations(
   reason: CancelReason,
 ): Promise<number[]> {
   if (!ids.length) return [];
+  let offers: Offer[] = [];
   const freed = await withRetries(logger, "cancel", () =>
     s.db.transaction(async (tx) => {
+      offers = [];
       const rows = await tx
         .select({
           id: reservations.id,
@@ -58,10 +65,12 @@ export async function cancelReservations(
           UPDATE festival_days d JOIN festivals f ON f.id = d.festival_id
           SET d.reserved = d.reserved - ${quantity}, f.reserved_count = f.reserved_count - ${quantity}
           WHERE d.festival_id = ${festivalId} AND d.day = ${day}`);
+        offers.push(...(await offerFreePlaces(tx, festivalId, day, new Date())));
       }
       return rows;
     }),
   );
+  await announceOffers(s, logger, offers);
   await clearSoldOut(
     s,
     logger,
@@ -113,6 +122,7 @@ export async function cancelOwn(
   if (!after) throw reservationNotFound();
   if (!done.length) throw notCancellable(after);
   logger.info("reservation cancelled", { reservationId: r.id, reason: "user" });
+  await notifyReservationCancelled(s, logger, after);
   return toView(env, after);
 }
 

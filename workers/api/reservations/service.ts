@@ -24,14 +24,23 @@
  * with jitter (tx.ts), then 503. A Redis sold-out flag (sold-out.ts) sheds load once a day is
  * full; it can only say "no" early, never "yes", so losing Redis neither oversells nor loses a
  * reservation. Joining the festival chat room happens after COMMIT and never undoes a reservation.
+ *
+ * Sale-day flow control lives in ../sales: while a festival's waiting room is on, the call needs an
+ * admission token (checked before the transaction, no I/O); a user holding a waitlist offer for the
+ * day claims it here instead (its held places become reserved in step 3, see sales/offers.ts).
  */
 import { and, eq, sql } from "drizzle-orm";
 import { type Festival, festivalDays, festivals } from "../../db/schema/festivals";
 import { type Reservation, reservations, reservationUserTotals } from "../../db/schema/reservations";
+import { waitlistEntries } from "../../db/schema/sales";
 import { AppError } from "../../lib/errors";
 import type { Logger } from "../../lib/logger";
 import type { Services } from "../../lib/services";
 import { joinChatRoom } from "../chat/rooms";
+import { notifyReservationConfirmed } from "../notifications/events";
+import { admissionDone, requireAdmission } from "../sales/admission";
+import { announceOffers, hasOfferHint } from "../sales/announce";
+import { claimOffer, type Offer } from "../sales/offers";
 import { checkInCode } from "./checkin-code";
 import type { ReservationView } from "./schemas";
 import { markSoldOut, readSoldOut } from "./sold-out";
@@ -102,17 +111,28 @@ export async function reserve(
   logger: Logger,
   userId: number,
   festivalId: number,
-  input: { day: string; quantity: number },
+  input: { day: string; quantity: number; admissionToken?: string | undefined },
 ): Promise<ReservationView> {
   const { day, quantity } = input;
   const flag = await readSoldOut(s, festivalId, day);
-  if (flag?.soldOut) throw soldOut(day, 0);
+  // A waitlist offer's places are held, so its day looks full: the hint lets its holder through.
+  if (flag?.soldOut && !(await hasOfferHint(s, festivalId, day, userId))) throw soldOut(day, 0);
 
   const [found] = await withRetries(logger, "reserve.read", () =>
     s.db
-      .select({ festival: festivals, capacity: festivalDays.capacity })
+      .select({ festival: festivals, capacity: festivalDays.capacity, offerId: waitlistEntries.id })
       .from(festivals)
       .leftJoin(festivalDays, and(eq(festivalDays.festivalId, festivals.id), eq(festivalDays.day, day)))
+      // The user's waitlist offer for this day, if any: reserving the day claims it.
+      .leftJoin(
+        waitlistEntries,
+        and(
+          eq(waitlistEntries.festivalId, festivals.id),
+          eq(waitlistEntries.userId, userId),
+          eq(waitlistEntries.day, day),
+          eq(waitlistEntries.status, "offered"),
+        ),
+      )
       .where(eq(festivals.id, festivalId))
       .limit(1),
   );
@@ -129,11 +149,18 @@ export async function reserve(
       endDate: f.endDate,
     });
   }
+  const offerId = found.offerId;
+  // An offer holder already waited their turn; everyone else needs an admission while the queue is on.
+  const admitted = offerId
+    ? false
+    : await requireAdmission(env, f, userId, input.admissionToken, now.getTime());
   if (quantity > f.perUserLimit) throw limitExceeded(f.perUserLimit, 0, quantity);
 
+  let offers: Offer[] = [];
   const outcome = await withRetries(logger, "reserve", () =>
     s.db
       .transaction(async (tx) => {
+        offers = [];
         const total = await tx.execute(sql`
         INSERT INTO reservation_user_totals (festival_id, user_id, quantity) VALUES (${festivalId}, ${userId}, ${quantity})
         ON DUPLICATE KEY UPDATE quantity = IF(quantity + ${quantity} <= ${f.perUserLimit}, quantity + ${quantity}, quantity)`);
@@ -159,13 +186,25 @@ export async function reserve(
             createdAt: confirmedAt,
           })
           .$returningId();
+        const id = (inserted as { id: number }).id;
+        if (offerId) {
+          // Held → reserved for the offer holder (sales/offers.ts), in this transaction.
+          const claim = await claimOffer(
+            tx,
+            { entryId: offerId, userId, festivalId, day, quantity, reservationId: id },
+            confirmedAt,
+          );
+          if (!claim.taken) throw await whyNotTaken(tx, festivalId, day);
+          offers = claim.offers;
+          return { ok: true as const, id, confirmedAt };
+        }
         const taken = await tx.execute(sql`
         UPDATE festival_days d JOIN festivals f ON f.id = d.festival_id
         SET d.reserved = d.reserved + ${quantity}, f.reserved_count = f.reserved_count + ${quantity}
         WHERE d.festival_id = ${festivalId} AND d.day = ${day} AND f.cancelled_at IS NULL
           AND d.reserved + d.held + ${quantity} <= d.capacity`);
         if (taken.rowsAffected === 0) throw await whyNotTaken(tx, festivalId, day);
-        return { ok: true as const, id: (inserted as { id: number }).id, confirmedAt };
+        return { ok: true as const, id, confirmedAt };
       })
       .catch((err: unknown) => {
         if (err instanceof NotTaken) return { ok: false as const, ...err.why };
@@ -179,6 +218,8 @@ export async function reserve(
     throw soldOut(day, Math.max(0, outcome.remaining));
   }
 
+  if (admitted) await admissionDone(s, logger, f, userId);
+  await announceOffers(s, logger, offers);
   try {
     // Many buyers join one room in the same second: its membership writes contend too.
     await withRetries(logger, "join chat room", () => joinChatRoom(s, festivalId, userId));
@@ -191,6 +232,7 @@ export async function reserve(
     });
   }
   logger.info("reservation confirmed", { reservationId: outcome.id, festivalId, day, quantity });
+  await notifyReservationConfirmed(s, logger, { id: outcome.id, userId, festivalId, day, quantity }, f.title);
   const row: Reservation = {
     id: outcome.id,
     festivalId,

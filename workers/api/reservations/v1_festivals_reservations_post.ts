@@ -6,9 +6,23 @@ import { requireAuth } from "../middleware/auth";
 import { DaySchema, IdempotencyHeaderSchema, IdParamSchema, ReservationSchema } from "./schemas";
 import { reserve } from "./service";
 
+const AdmissionTokenSchema = z.string().min(1).max(1000);
+
 const ReserveRequestSchema = z
-  .object({ day: DaySchema, quantity: z.number().int().min(1).max(100).openapi({ example: 2 }) })
+  .object({
+    day: DaySchema,
+    quantity: z.number().int().min(1).max(100).openapi({ example: 2 }),
+    admissionToken: AdmissionTokenSchema.optional().openapi({
+      description: "While the festival's waiting room is on (or send it as X-Admission-Token)",
+    }),
+  })
   .strict();
+
+const ReserveHeadersSchema = IdempotencyHeaderSchema.extend({
+  "x-admission-token": AdmissionTokenSchema.optional().openapi({
+    description: "The waiting room's admission token (sales/admission-token.ts)",
+  }),
+});
 
 export type V1FestivalsReservationsPostRequest = z.input<typeof ReserveRequestSchema>;
 export type V1FestivalsReservationsPostResponse = z.infer<typeof ReservationSchema>;
@@ -20,18 +34,21 @@ const route = createRoute({
   summary: "Reserve places on one festival day (confirmed at once, or refused)",
   description:
     "Sold out is a 409 (a later retry may succeed once places free up, so it is never replayed from an " +
-    "Idempotency-Key); rule violations (not on sale, invalid day, per-user limit) are 422.",
+    "Idempotency-Key); rule violations (not on sale, invalid day, per-user limit) are 422. While the " +
+    "festival's waiting room is on, a valid admission token is required (403 otherwise). A user holding " +
+    "a waitlist offer for the day claims it with this call (no admission needed).",
   security: [{ bearer: [] }],
   middleware: [requireAuth(), idempotent("reservations.create")] as const,
   request: {
     params: z.object({ festivalId: IdParamSchema }),
-    headers: IdempotencyHeaderSchema,
+    headers: ReserveHeadersSchema,
     body: { required: true, content: { "application/json": { schema: ReserveRequestSchema } } },
   },
   responses: {
     201: { description: "Confirmed", content: { "application/json": { schema: ReservationSchema } } },
     400: errorResponses[400],
     401: errorResponses[401],
+    403: errorResponses[403],
     404: errorResponses[404],
     409: errorResponses[409],
     422: errorResponses[422],
@@ -41,13 +58,14 @@ const route = createRoute({
 
 export function registerV1FestivalsReservationsPost(app: App) {
   app.openapi(route, async (c) => {
+    const body = c.req.valid("json");
     const view = await reserve(
       c.get("services"),
       c.env,
       c.get("logger"),
       c.get("user").id,
       c.req.valid("param").festivalId,
-      c.req.valid("json"),
+      { ...body, admissionToken: body.admissionToken ?? c.req.valid("header")["x-admission-token"] },
     );
     return c.json(view, 201);
   });

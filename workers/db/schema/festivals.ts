@@ -1,4 +1,5 @@
 import {
+  boolean,
   customType,
   date,
   double,
@@ -54,6 +55,17 @@ export const festivals = mysqlTable(
     /** Normalized title (relevance) and all searchable fields joined by "\n" (exact substring check). */
     searchTitle: binaryText(200)("search_title").notNull(),
     searchText: binaryText()("search_text").notNull(),
+    /** Virtual waiting room (workers/api/sales): while on, a reservation needs an admission token. */
+    queueEnabled: boolean("queue_enabled").notNull().default(false),
+    queueRatePerMinute: int("queue_rate_per_minute").notNull().default(100),
+    /** Most users admitted but not yet done (reserved, left, or admission expired). */
+    queueActiveCap: int("queue_active_cap").notNull().default(1000),
+    /** Admission clock start; NULL = sale_opens_at. Moved to "now" when the queue is switched on or its rate changes. */
+    queueOpensAt: at("queue_opens_at"),
+    /** Bumped with queue_opens_at: the Redis admission counter restarts from zero at each new epoch. */
+    queueEpoch: int("queue_epoch").notNull().default(0),
+    /** How long a waitlist offer holds its places before passing to the next in line. */
+    waitlistOfferMinutes: int("waitlist_offer_minutes").notNull().default(30),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

@@ -1,0 +1,102 @@
+import { Client } from "@planetscale/database";
+import { adminToken, fmt, LOAD_TABLE_HEAD, loadRow, runLoad, startBenchEnv, writeReport } from "./harness.ts";
+import { bulkUsers } from "./users.ts";
+
+/**
+ * Sale-day spike: 5,000 reservation attempts from 5,000 users on 500 places at 100 concurrent
+ * clients. Oversold must be 0: the database is checked after the run.
+ */
+const ATTEMPTS = 5_000;
+const PLACES = 500;
+const CONCURRENCY = 100;
+
+export async function run() {
+  const env = await startBenchEnv();
+  try {
+    const admin = await adminToken(env);
+    const now = Date.now();
+    const day = new Date(now + 9 * 3_600_000 + 7 * 86_400_000).toISOString().slice(0, 10);
+    const created = await fetch(`${env.appUrl}/v1/festivals`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        title: "벤치 매진 축제 Sale Day Bench",
+        description: "bench",
+        category: "music",
+        region: "서울",
+        venue: { name: "Bench Hall", address: "Seoul", lat: 37.5, lng: 127 },
+        startDate: day,
+        endDate: day,
+        timezone: "Asia/Seoul",
+        capacity: PLACES,
+        perUserLimit: 2,
+        saleOpensAt: new Date(now - 60_000).toISOString(),
+        saleClosesAt: new Date(now + 5 * 86_400_000).toISOString(),
+      }),
+    });
+    if (created.status !== 201) throw new Error(`create festival: ${created.status} ${await created.text()}`);
+    const festivalId = ((await created.json()) as { id: number }).id;
+
+    const users = await bulkUsers(env.databaseUrl, env.jwtSecret, ATTEMPTS);
+    const conn = new Client({ url: env.databaseUrl }).connection();
+
+    const hello = await runLoad({
+      total: ATTEMPTS,
+      concurrency: CONCURRENCY,
+      make: () => ({ url: env.helloUrl }),
+    });
+    let accepted = 0;
+    const reserve = await runLoad({
+      total: ATTEMPTS,
+      concurrency: CONCURRENCY,
+      make: (i) => ({
+        url: `${env.appUrl}/v1/festivals/${festivalId}/reservations`,
+        init: {
+          method: "POST",
+          headers: {
+            authorization: `Bearer ${users[i]?.token}`,
+            "content-type": "application/json",
+            "idempotency-key": `bench-${i}`,
+          },
+          body: JSON.stringify({ day, quantity: 1 }),
+        },
+      }),
+      ok: (s) => s === 201 || s === 409,
+      onResponse: (status) => {
+        if (status === 201) accepted++;
+      },
+    });
+    const [dayRow] = (
+      await conn.execute(
+        "select capacity, reserved, held from festival_days where festival_id = ? and day = ?",
+        [festivalId, day],
+      )
+    ).rows as { capacity: number; reserved: number; held: number }[];
+    const [sum] = (
+      await conn.execute(
+        "select count(*) as n, coalesce(sum(quantity), 0) as q from reservations where festival_id = ? and status = 'confirmed'",
+        [festivalId],
+      )
+    ).rows as { n: number; q: number }[];
+    const reserved = Number(dayRow?.reserved);
+    const oversold = Math.max(0, Number(sum?.q) - PLACES, reserved - PLACES);
+    await writeReport("reservations", "Reservations on sale day (5,000 attempts, 500 places, 100 clients)", [
+      `${ATTEMPTS} attempts from ${ATTEMPTS} users on one day with ${PLACES} places, ${CONCURRENCY} concurrent clients, each with an Idempotency-Key.`,
+      "",
+      ...LOAD_TABLE_HEAD,
+      loadRow("hello-world Worker", hello),
+      loadRow("POST /v1/festivals/{id}/reservations", reserve, hello),
+      "",
+      `- accepted (201): **${accepted}**, sold out (409): ${reserve.statuses[409] ?? 0}, other: ${JSON.stringify(
+        Object.fromEntries(Object.entries(reserve.statuses).filter(([k]) => k !== "201" && k !== "409")),
+      )}`,
+      `- accepted per second: **${fmt(accepted / reserve.seconds)}** (all ${PLACES} places gone after the whole run of ${fmt(reserve.seconds)} s)`,
+      `- database after the run: reserved = ${reserved}, confirmed reservations = ${sum?.n} (quantity ${sum?.q}), capacity = ${dayRow?.capacity}`,
+      `- **oversold: ${oversold}**`,
+    ]);
+    if (oversold !== 0 || accepted !== PLACES)
+      throw new Error(`invariant broken: oversold ${oversold}, accepted ${accepted}`);
+  } finally {
+    await env.stop();
+  }
+}

@@ -1,0 +1,92 @@
+import { and, inArray, isNotNull } from "drizzle-orm";
+import { users } from "../../db/schema/users";
+import { isDynamoError } from "../../lib/dynamo.ts";
+import { AppError } from "../../lib/errors";
+import type { Services } from "../../lib/services";
+import { DELETED_NICKNAME } from "../me/service";
+import { itemToMessage, type RoomOutbox } from "./outbox";
+import type { ChatMessage } from "./protocol";
+import type { RoomStore } from "./room-store";
+import { roomIdOf, roomStub } from "./rooms";
+import type { ChatMessagePage } from "./schemas";
+
+/**
+ * Chat history = DynamoDB + the room's not-yet-persisted tail. The room object holds every seq from
+ * `heldFrom` to its last seq (the recent buffer, plus the outbox rows DynamoDB may not have yet), and
+ * everything below `heldFrom` is in DynamoDB. A page takes what it can from the object and the rest
+ * from DynamoDB strictly below it: seqs are dense, so the two parts neither overlap nor leave a gap.
+ */
+
+export interface RoomTail {
+  /** seq < before, newest first, at most `limit`. */
+  items: ChatMessage[];
+  heldFrom: number;
+}
+
+/** Runs inside the room object (one synchronous read, so both tables agree). */
+export function roomTail(store: RoomStore, outbox: RoomOutbox, before: number, limit: number): RoomTail {
+  const bySeq = new Map<number, ChatMessage>();
+  for (const m of store.below(before, limit)) bySeq.set(m.seq, m);
+  for (const m of outbox.unpersistedBelow(before, limit)) bySeq.set(m.seq, m);
+  return {
+    items: [...bySeq.values()].sort((a, b) => b.seq - a.seq).slice(0, limit),
+    heldFrom: Math.min(store.bufferedFrom(), outbox.state().persistedSeq + 1),
+  };
+}
+
+export async function readHistory(
+  s: Services,
+  env: Env,
+  festivalId: number,
+  q: { before?: number | undefined; limit: number },
+): Promise<ChatMessagePage> {
+  const before = q.before ?? Number.MAX_SAFE_INTEGER;
+  const tail = await roomStub(festivalId, env.CHAT_ROOM).history(before, q.limit);
+  const items = tail.items;
+  let reachedStart = false;
+  const below = Math.min(before, tail.heldFrom);
+  if (items.length < q.limit && below > 1) {
+    try {
+      const page = await s.dynamo.queryPage({
+        table: env.DYNAMO_TABLE,
+        roomId: roomIdOf(festivalId),
+        beforeSeq: below,
+        limit: q.limit - items.length,
+        // The room drops its copy right after the consumer's write; the page must see that write.
+        consistentRead: true,
+      });
+      items.push(...page.items.map(itemToMessage));
+      reachedStart = page.nextBeforeSeq === undefined;
+    } catch (error) {
+      if (!isDynamoError(error)) throw error;
+      throw new AppError(
+        503,
+        "chat.history_unavailable",
+        "Older messages cannot be loaded right now; retry shortly",
+        undefined,
+        { "Retry-After": "5" },
+      );
+    }
+  }
+  const oldest = items.at(-1)?.seq;
+  return {
+    items: await withCurrentNames(s, items),
+    nextCursor: oldest !== undefined && oldest > 1 && !reachedStart ? String(oldest) : null,
+  };
+}
+
+/**
+ * Items keep the nickname they were sent under; an account deleted since then shows the anonymous
+ * name wherever the copy lives (DynamoDB, Kafka, or a room that was not told). One primary-key lookup.
+ */
+async function withCurrentNames(s: Services, items: ChatMessage[]): Promise<ChatMessage[]> {
+  const ids = [...new Set(items.map((m) => m.userId))];
+  if (!ids.length) return items;
+  const deleted = await s.db
+    .select({ id: users.id })
+    .from(users)
+    .where(and(inArray(users.id, ids), isNotNull(users.deletedAt)));
+  if (!deleted.length) return items;
+  const gone = new Set(deleted.map((u) => u.id));
+  return items.map((m) => (gone.has(m.userId) ? { ...m, nickname: DELETED_NICKNAME } : m));
+}

@@ -1,0 +1,165 @@
+import type { ChatItem } from "../../lib/dynamo.ts";
+import type { KafkaRest } from "./kafka-rest";
+import type { ChatMessage } from "./protocol";
+
+/**
+ * The room's outbox: every accepted message is written to `outbox` (RoomStore.append, in the
+ * transaction that assigns its seq) and stays there until it is known to be in DynamoDB, not merely
+ * in Kafka. Two high-water marks say how far it got:
+ *   produced_seq  every seq up to it is in Kafka; the drain (alarm) sends the rows above it, in order;
+ *   persisted_seq every seq up to it is in DynamoDB (the consumer says so through markPersisted);
+ *                 rows up to it are deleted.
+ * So the rows left are exactly (persisted_seq, last_seq]: the history endpoint merges them with
+ * DynamoDB, and an acked message is in one or the other at every moment (invariant 3).
+ */
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS outbox_state (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  produced_seq INTEGER NOT NULL DEFAULT 0,
+  persisted_seq INTEGER NOT NULL DEFAULT 0,
+  failures INTEGER NOT NULL DEFAULT 0,
+  retry_at INTEGER NOT NULL DEFAULT 0
+);
+INSERT OR IGNORE INTO outbox_state (id) VALUES (1);
+`;
+
+/** One produce request; a chat message is at most ~4 KB of JSON, so well under Kafka's 1 MB. */
+export const PRODUCE_BATCH = 200;
+/** How long one alarm keeps draining before it hands over to the next (a backlog after an outage). */
+const DRAIN_BUDGET_MS = 10_000;
+const PRODUCE_TIMEOUT_MS = 5_000;
+/** Backoff after failed produces: 1 s, 2 s, 4 s … capped; a little jitter so rooms do not retry in step. */
+export const DRAIN_BACKOFF = { firstMs: 1_000, maxMs: 60_000, jitter: 0.25 } as const;
+
+export interface OutboxState {
+  producedSeq: number;
+  persistedSeq: number;
+  failures: number;
+  retryAt: number;
+}
+
+export const itemToMessage = (item: ChatItem): ChatMessage => ({
+  seq: item.seq,
+  id: item.id,
+  userId: Number(item.userId),
+  nickname: item.nickname,
+  text: item.text,
+  sentAt: new Date(item.sentAt).toISOString(),
+});
+
+export class RoomOutbox {
+  readonly #storage: DurableObjectStorage;
+  readonly #sql: SqlStorage;
+
+  constructor(storage: DurableObjectStorage) {
+    this.#storage = storage;
+    this.#sql = storage.sql;
+    this.#sql.exec(SCHEMA);
+  }
+
+  state(): OutboxState {
+    const [row] = this.#sql
+      .exec<{ produced_seq: number; persisted_seq: number; failures: number; retry_at: number }>(
+        "SELECT produced_seq, persisted_seq, failures, retry_at FROM outbox_state WHERE id = 1",
+      )
+      .toArray();
+    return {
+      producedSeq: row?.produced_seq ?? 0,
+      persistedSeq: row?.persisted_seq ?? 0,
+      failures: row?.failures ?? 0,
+      retryAt: row?.retry_at ?? 0,
+    };
+  }
+
+  /** The oldest rows Kafka does not have yet, in seq order. */
+  unproduced(limit: number): { seq: number; payload: string }[] {
+    return this.#sql
+      .exec<{ seq: number; payload: string }>(
+        `SELECT seq, payload FROM outbox
+         WHERE seq > (SELECT produced_seq FROM outbox_state WHERE id = 1) ORDER BY seq LIMIT ?`,
+        limit,
+      )
+      .toArray();
+  }
+
+  markProduced(seq: number): void {
+    this.#sql.exec(
+      "UPDATE outbox_state SET produced_seq = MAX(produced_seq, ?), failures = 0, retry_at = 0 WHERE id = 1",
+      seq,
+    );
+  }
+
+  /** Records a failed produce; returns when to try again. */
+  markFailed(now: number): number {
+    const failures = this.state().failures + 1;
+    const base = Math.min(DRAIN_BACKOFF.firstMs * 2 ** (failures - 1), DRAIN_BACKOFF.maxMs);
+    const retryAt = now + Math.round(base * (1 + Math.random() * DRAIN_BACKOFF.jitter));
+    this.#sql.exec("UPDATE outbox_state SET failures = ?, retry_at = ? WHERE id = 1", failures, retryAt);
+    return retryAt;
+  }
+
+  /**
+   * The consumer wrote every message of this room up to `seq` to DynamoDB. Marks only move forward
+   * (an older consumer run may report late), and what DynamoDB has was necessarily produced.
+   */
+  markPersisted(seq: number): void {
+    this.#storage.transactionSync(() => {
+      this.#sql.exec(
+        `UPDATE outbox_state SET persisted_seq = MAX(persisted_seq, ?), produced_seq = MAX(produced_seq, ?)
+         WHERE id = 1`,
+        seq,
+        seq,
+      );
+      this.#sql.exec("DELETE FROM outbox WHERE seq <= (SELECT persisted_seq FROM outbox_state WHERE id = 1)");
+    });
+  }
+
+  /** Messages not yet known to be in DynamoDB with seq < before, newest first. */
+  unpersistedBelow(before: number, limit: number): ChatMessage[] {
+    return this.#sql
+      .exec<{ payload: string }>(
+        "SELECT payload FROM outbox WHERE seq < ? ORDER BY seq DESC LIMIT ?",
+        before,
+        limit,
+      )
+      .toArray()
+      .map((r) => itemToMessage(JSON.parse(r.payload) as ChatItem));
+  }
+}
+
+/**
+ * Sends the outbox to Kafka in seq order, batch after batch, from the room's alarm. Returns when the
+ * alarm should run again for it: undefined = nothing left; a time = retry (backoff) or go on.
+ * A produce that timed out may still have landed; sending it again only duplicates it in Kafka, and
+ * the consumer's write by roomId+seq makes that harmless.
+ */
+export async function drainOutbox(
+  outbox: RoomOutbox,
+  kafka: KafkaRest,
+  topic: string,
+  onError: (error: unknown, state: OutboxState) => void,
+): Promise<number | undefined> {
+  const started = Date.now();
+  const { retryAt } = outbox.state();
+  if (outbox.unproduced(1).length === 0) return undefined;
+  if (retryAt > started) return retryAt;
+  try {
+    for (;;) {
+      const rows = outbox.unproduced(PRODUCE_BATCH);
+      const last = rows.at(-1);
+      if (!last) return undefined;
+      const roomKey = (JSON.parse(last.payload) as ChatItem).roomId;
+      await kafka.produce(
+        rows.map((r) => ({ topic, key: roomKey, value: r.payload })),
+        PRODUCE_TIMEOUT_MS,
+      );
+      outbox.markProduced(last.seq);
+      if (Date.now() - started > DRAIN_BUDGET_MS) return Date.now();
+    }
+  } catch (error) {
+    const next = outbox.markFailed(Date.now());
+    onError(error, outbox.state());
+    return next;
+  }
+}

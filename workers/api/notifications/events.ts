@@ -1,0 +1,104 @@
+import { eq } from "drizzle-orm";
+import { festivals } from "../../db/schema/festivals";
+import { notifications, pushDevices } from "../../db/schema/notifications";
+import { createLogger, type Logger } from "../../lib/logger";
+import type { Services } from "../../lib/services";
+import { onFestivalCancelled, onFestivalChanged } from "../festivals/hooks";
+import { onAccountDeleted } from "../me/service";
+import { festivalVersion, isWorthTelling, startFanout } from "./festival-fanout";
+import { notifySafely } from "./notify";
+
+/**
+ * What other areas' events become. Reservations call these after COMMIT; they never throw, so a
+ * notification problem cannot fail or undo a reservation.
+ */
+const log = createLogger({ area: "notifications" });
+
+interface ReservationFacts {
+  id: number;
+  userId: number;
+  festivalId: number;
+  day: string;
+  quantity: number;
+}
+
+async function titleOf(s: Services, festivalId: number): Promise<string> {
+  const [f] = await s.db
+    .select({ title: festivals.title })
+    .from(festivals)
+    .where(eq(festivals.id, festivalId))
+    .limit(1);
+  return f?.title ?? "축제";
+}
+
+export async function notifyReservationConfirmed(
+  s: Services,
+  logger: Logger,
+  r: ReservationFacts,
+  festivalTitle?: string,
+): Promise<void> {
+  try {
+    const title = festivalTitle ?? (await titleOf(s, r.festivalId));
+    await notifySafely(
+      s,
+      {
+        userId: r.userId,
+        type: "reservation.confirmed",
+        title: `예약 확정: ${title}`,
+        body: `${r.day} · ${r.quantity}매 예약이 확정되었습니다.`,
+        data: { reservationId: r.id, festivalId: r.festivalId, day: r.day },
+        dedupeKey: `reservation.confirmed:${r.id}`,
+      },
+      logger,
+    );
+  } catch (err) {
+    logger.error("reservation notification failed", { reservationId: r.id, error: err });
+  }
+}
+
+export async function notifyReservationCancelled(
+  s: Services,
+  logger: Logger,
+  r: ReservationFacts,
+): Promise<void> {
+  try {
+    const title = await titleOf(s, r.festivalId);
+    await notifySafely(
+      s,
+      {
+        userId: r.userId,
+        type: "reservation.cancelled",
+        title: `예약 취소: ${title}`,
+        body: `${r.day} · ${r.quantity}매 예약이 취소되었습니다.`,
+        data: { reservationId: r.id, festivalId: r.festivalId, day: r.day },
+        dedupeKey: `reservation.cancelled:${r.id}`,
+      },
+      logger,
+    );
+  } catch (err) {
+    logger.error("reservation notification failed", { reservationId: r.id, error: err });
+  }
+}
+
+onFestivalChanged(async (s, festivalId, changed) => {
+  if (!isWorthTelling(changed)) return;
+  const version = await festivalVersion(s, festivalId).catch(() => String(Date.now()));
+  await startFanout(s, log, { kind: "festival.changed", festivalId, version, changed, afterUserId: 0 });
+});
+
+onFestivalCancelled(async (s, festivalId) => {
+  // A repeated cancel runs the hooks again: the fixed version makes it a no-op for those already told.
+  await startFanout(s, log, {
+    kind: "festival.cancelled",
+    festivalId,
+    version: "1",
+    changed: [],
+    afterUserId: 0,
+  });
+});
+
+// A deleted account gets no more pushes, and its inbox goes with it.
+onAccountDeleted(async (s, userId) => {
+  await s.db.delete(pushDevices).where(eq(pushDevices.userId, userId));
+  await s.db.delete(notifications).where(eq(notifications.userId, userId));
+});

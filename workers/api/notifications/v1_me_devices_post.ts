@@ -1,0 +1,36 @@
+import { createRoute, type z } from "@hono/zod-openapi";
+import { errorResponses } from "../../lib/errors";
+import type { App } from "../app";
+import { requireAuth } from "../middleware/auth";
+import { registerDevice } from "./devices";
+import { DeviceRegisterSchema, DeviceSchema } from "./schemas";
+
+export type V1MeDevicesPostBody = z.input<typeof DeviceRegisterSchema>;
+export type V1MeDevicesPostResponse = z.infer<typeof DeviceSchema>;
+
+const route = createRoute({
+  method: "post",
+  path: "/v1/me/devices",
+  tags: ["notifications", "me"],
+  summary: "Register this device's FCM registration token for push (repeat on every app start)",
+  security: [{ bearer: [] }],
+  middleware: [requireAuth()] as const,
+  request: { body: { content: { "application/json": { schema: DeviceRegisterSchema } }, required: true } },
+  responses: {
+    200: {
+      description: "Already registered: refreshed",
+      content: { "application/json": { schema: DeviceSchema } },
+    },
+    201: { description: "Registered", content: { "application/json": { schema: DeviceSchema } } },
+    400: errorResponses[400],
+    401: errorResponses[401],
+  },
+});
+
+export function registerV1MeDevicesPost(app: App) {
+  app.openapi(route, async (c) => {
+    const { token, platform } = c.req.valid("json");
+    const { device, created } = await registerDevice(c.get("services"), c.get("user").id, token, platform);
+    return created ? c.json(device, 201) : c.json(device, 200);
+  });
+}

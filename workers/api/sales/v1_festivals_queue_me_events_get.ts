@@ -1,0 +1,96 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { streamSSE } from "hono/streaming";
+import { errorResponses } from "../../lib/errors";
+import type { App } from "../app";
+import { requireAuth } from "../middleware/auth";
+import { notInQueue, readQueue } from "./admission";
+import { loadQueueConfig } from "./queue";
+import { FestivalParamsSchema } from "./schemas";
+
+/** A stream ends after this long; EventSource-style clients reconnect (the `retry` field). */
+export const QUEUE_STREAM_LIFETIME_MS = 120_000;
+/** Settings are re-read this often, so switching the queue off reaches open streams. */
+const CONFIG_REFRESH_MS = 30_000;
+
+const QuerySchema = z.object({
+  intervalSeconds: z.coerce.number().int().min(1).max(10).default(3).openapi({
+    description: "Seconds between position updates",
+  }),
+});
+
+const route = createRoute({
+  method: "get",
+  path: "/v1/festivals/{festivalId}/queue/me/events",
+  tags: ["queue"],
+  summary: "Server-sent events: my place in the waiting room until I am admitted",
+  description:
+    "`event: status` carries a QueueStatus (JSON) every few seconds. The stream closes after " +
+    "`event: admitted` (QueueStatus with the admission token), `event: gone` (no longer in the room) " +
+    "or `event: end` (its lifetime is over: reconnect). Send the access token as a Bearer header " +
+    "(browsers: a fetch-based EventSource).",
+  security: [{ bearer: [] }],
+  middleware: [requireAuth()] as const,
+  request: { params: FestivalParamsSchema, query: QuerySchema },
+  responses: {
+    200: { description: "An event stream", content: { "text/event-stream": { schema: z.string() } } },
+    400: errorResponses[400],
+    401: errorResponses[401],
+    404: errorResponses[404],
+    422: errorResponses[422],
+    503: errorResponses[503],
+  },
+});
+
+export function registerV1FestivalsQueueMeEventsGet(app: App) {
+  app.openapi(route, async (c) => {
+    const s = c.get("services");
+    const festivalId = c.req.valid("param").festivalId;
+    const userId = c.get("user").id;
+    const tickMs = c.req.valid("query").intervalSeconds * 1000;
+    // Errors before the stream starts are ordinary JSON answers.
+    let cfg = await loadQueueConfig(s, festivalId);
+    let status = await readQueue(s, c.env, cfg, userId);
+    if (!status) throw notInQueue();
+    c.header("Cache-Control", "no-store");
+    return streamSSE(
+      c,
+      async (stream) => {
+        const started = Date.now();
+        let configAt = started;
+        for (let id = 1; ; id++) {
+          if (!status) {
+            await stream.writeSSE({
+              event: "gone",
+              data: JSON.stringify({ code: "queue.not_joined" }),
+              id: String(id),
+            });
+            return;
+          }
+          const admitted = status.status === "admitted";
+          await stream.writeSSE({
+            event: admitted ? "admitted" : "status",
+            data: JSON.stringify(status),
+            id: String(id),
+            retry: 1000,
+          });
+          if (admitted) return;
+          if (Date.now() - started + tickMs > QUEUE_STREAM_LIFETIME_MS) {
+            await stream.writeSSE({ event: "end", data: JSON.stringify({ reason: "lifetime" }) });
+            return;
+          }
+          await stream.sleep(tickMs);
+          if (stream.aborted) return;
+          if (Date.now() - configAt >= CONFIG_REFRESH_MS) {
+            cfg = await loadQueueConfig(s, festivalId);
+            configAt = Date.now();
+          }
+          status = await readQueue(s, c.env, cfg, userId);
+        }
+      },
+      async (err, stream) => {
+        c.get("logger").warn("queue event stream failed", { festivalId, error: err });
+        await stream.writeSSE({ event: "end", data: JSON.stringify({ reason: "error" }) });
+      },
+    );
+  });
+}

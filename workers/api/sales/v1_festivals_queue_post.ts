@@ -1,0 +1,44 @@
+import { createRoute, type z } from "@hono/zod-openapi";
+import { errorResponses } from "../../lib/errors";
+import type { App } from "../app";
+import { requireAuth } from "../middleware/auth";
+import { joinQueue } from "./admission";
+import { FestivalParamsSchema, QueueStatusSchema } from "./schemas";
+
+export type V1FestivalsQueuePostResponse = z.infer<typeof QueueStatusSchema>;
+
+const route = createRoute({
+  method: "post",
+  path: "/v1/festivals/{festivalId}/queue",
+  tags: ["queue"],
+  summary: "Join the festival's waiting room (joining again answers the same entry)",
+  description:
+    "Users are admitted in arrival order at the festival's admission rate; those who join before the " +
+    "sale opens are ordered by a fair draw at opening. Once `status` is `admitted`, reserve with " +
+    "`admission.token` before it expires. 201 for a new entry, 200 when already in.",
+  security: [{ bearer: [] }],
+  middleware: [requireAuth()] as const,
+  request: { params: FestivalParamsSchema },
+  responses: {
+    200: { description: "Already in", content: { "application/json": { schema: QueueStatusSchema } } },
+    201: { description: "Joined", content: { "application/json": { schema: QueueStatusSchema } } },
+    400: errorResponses[400],
+    401: errorResponses[401],
+    404: errorResponses[404],
+    422: errorResponses[422],
+    503: errorResponses[503],
+  },
+});
+
+export function registerV1FestivalsQueuePost(app: App) {
+  app.openapi(route, async (c) => {
+    const { status, created } = await joinQueue(
+      c.get("services"),
+      c.env,
+      c.req.valid("param").festivalId,
+      c.get("user").id,
+    );
+    c.header("Cache-Control", "private, no-store");
+    return created ? c.json(status, 201) : c.json(status, 200);
+  });
+}

@@ -1,0 +1,46 @@
+import { createRoute, type z } from "@hono/zod-openapi";
+import { errorResponses } from "../../lib/errors";
+import type { App } from "../app";
+import { requireAdmin, requireAuth } from "../middleware/auth";
+import { salesView, updateSalesSettings } from "./admin";
+import { FestivalParamsSchema, SalesSettingsSchema, SalesViewSchema } from "./schemas";
+
+export type V1FestivalsSalesPatchRequest = z.input<typeof SalesSettingsSchema>;
+export type V1FestivalsSalesPatchResponse = z.infer<typeof SalesViewSchema>;
+
+const route = createRoute({
+  method: "patch",
+  path: "/v1/festivals/{festivalId}/sales",
+  tags: ["queue", "waitlist", "admin"],
+  summary: "Waiting room and waitlist settings (admins)",
+  description:
+    "While `queueEnabled`, reservations need an admission token. Switching the queue on or changing " +
+    "its rate restarts admission from now (or from the sale opening, if later). `offerMinutes` applies " +
+    "to offers made from now on.",
+  security: [{ bearer: [] }],
+  middleware: [requireAuth(), requireAdmin()] as const,
+  request: {
+    params: FestivalParamsSchema,
+    body: { required: true, content: { "application/json": { schema: SalesSettingsSchema } } },
+  },
+  responses: {
+    200: {
+      description: "Sales state after the change",
+      content: { "application/json": { schema: SalesViewSchema } },
+    },
+    400: errorResponses[400],
+    401: errorResponses[401],
+    403: errorResponses[403],
+    404: errorResponses[404],
+    503: errorResponses[503],
+  },
+});
+
+export function registerV1FestivalsSalesPatch(app: App) {
+  app.openapi(route, async (c) => {
+    const s = c.get("services");
+    const id = c.req.valid("param").festivalId;
+    await updateSalesSettings(s, c.get("logger"), id, c.req.valid("json"));
+    return c.json(await salesView(s, c.get("logger"), id), 200);
+  });
+}

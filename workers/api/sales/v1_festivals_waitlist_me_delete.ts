@@ -1,0 +1,31 @@
+import { createRoute } from "@hono/zod-openapi";
+import { errorResponses } from "../../lib/errors";
+import type { App } from "../app";
+import { requireAuth } from "../middleware/auth";
+import { DayParamsSchema } from "./schemas";
+import { leaveWaitlist } from "./waitlist";
+
+const route = createRoute({
+  method: "delete",
+  path: "/v1/festivals/{festivalId}/waitlist/me/{day}",
+  tags: ["waitlist"],
+  summary: "Leave a day's waitlist, or decline its offer (the places pass to the next in line)",
+  security: [{ bearer: [] }],
+  middleware: [requireAuth()] as const,
+  request: { params: DayParamsSchema },
+  responses: {
+    204: { description: "Left" },
+    400: errorResponses[400],
+    401: errorResponses[401],
+    404: errorResponses[404],
+    503: errorResponses[503],
+  },
+});
+
+export function registerV1FestivalsWaitlistMeDelete(app: App) {
+  app.openapi(route, async (c) => {
+    const { festivalId, day } = c.req.valid("param");
+    await leaveWaitlist(c.get("services"), c.get("logger"), festivalId, c.get("user").id, day);
+    return c.body(null, 204);
+  });
+}

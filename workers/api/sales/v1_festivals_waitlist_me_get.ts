@@ -1,0 +1,37 @@
+import { createRoute, type z } from "@hono/zod-openapi";
+import { errorResponses } from "../../lib/errors";
+import type { App } from "../app";
+import { requireAuth } from "../middleware/auth";
+import { FestivalParamsSchema, WaitlistListSchema } from "./schemas";
+import { myWaitlist } from "./waitlist";
+
+export type V1FestivalsWaitlistMeGetResponse = z.infer<typeof WaitlistListSchema>;
+
+const route = createRoute({
+  method: "get",
+  path: "/v1/festivals/{festivalId}/waitlist/me",
+  tags: ["waitlist"],
+  summary: "My waitlist entries in this festival (positions, offers), newest first",
+  security: [{ bearer: [] }],
+  middleware: [requireAuth()] as const,
+  request: { params: FestivalParamsSchema },
+  responses: {
+    200: { description: "My entries", content: { "application/json": { schema: WaitlistListSchema } } },
+    400: errorResponses[400],
+    401: errorResponses[401],
+    503: errorResponses[503],
+  },
+});
+
+export function registerV1FestivalsWaitlistMeGet(app: App) {
+  app.openapi(route, async (c) => {
+    const list = await myWaitlist(
+      c.get("services"),
+      c.get("logger"),
+      c.req.valid("param").festivalId,
+      c.get("user").id,
+    );
+    c.header("Cache-Control", "private, no-store");
+    return c.json(list, 200);
+  });
+}

@@ -1,0 +1,50 @@
+import { createRoute, type z } from "@hono/zod-openapi";
+import { errorResponses } from "../../lib/errors";
+import type { App } from "../app";
+import { requireAuth } from "../middleware/auth";
+import { FestivalParamsSchema, WaitlistEntrySchema, WaitlistJoinSchema } from "./schemas";
+import { joinWaitlist } from "./waitlist";
+
+export type V1FestivalsWaitlistPostRequest = z.input<typeof WaitlistJoinSchema>;
+export type V1FestivalsWaitlistPostResponse = z.infer<typeof WaitlistEntrySchema>;
+
+const route = createRoute({
+  method: "post",
+  path: "/v1/festivals/{festivalId}/waitlist",
+  tags: ["waitlist"],
+  summary: "Wait for places on a sold-out day (joining again answers the same entry)",
+  description:
+    "When places free up they are offered to the line in arrival order (an entry wanting more than is " +
+    "free lets smaller ones behind it pass). An offer holds the places for the festival's offer time; " +
+    "claim it by reserving the same day (POST /v1/festivals/{festivalId}/reservations). 409 " +
+    "waitlist.places_available when the day can serve the quantity now.",
+  security: [{ bearer: [] }],
+  middleware: [requireAuth()] as const,
+  request: {
+    params: FestivalParamsSchema,
+    body: { required: true, content: { "application/json": { schema: WaitlistJoinSchema } } },
+  },
+  responses: {
+    200: { description: "Already waiting", content: { "application/json": { schema: WaitlistEntrySchema } } },
+    201: { description: "Joined", content: { "application/json": { schema: WaitlistEntrySchema } } },
+    400: errorResponses[400],
+    401: errorResponses[401],
+    404: errorResponses[404],
+    409: errorResponses[409],
+    422: errorResponses[422],
+    503: errorResponses[503],
+  },
+});
+
+export function registerV1FestivalsWaitlistPost(app: App) {
+  app.openapi(route, async (c) => {
+    const { entry, created } = await joinWaitlist(
+      c.get("services"),
+      c.get("logger"),
+      c.req.valid("param").festivalId,
+      c.get("user").id,
+      c.req.valid("json"),
+    );
+    return created ? c.json(entry, 201) : c.json(entry, 200);
+  });
+}

@@ -1,0 +1,200 @@
+import { and, count, desc, eq, lt } from "drizzle-orm";
+import { festivalDays, festivals } from "../../db/schema/festivals";
+import { reservationUserTotals } from "../../db/schema/reservations";
+import { type WaitlistEntry, waitlistEntries } from "../../db/schema/sales";
+import { AppError } from "../../lib/errors";
+import type { Logger } from "../../lib/logger";
+import type { Services } from "../../lib/services";
+import { todayIn } from "../reservations/service";
+import { withRetries } from "../reservations/tx";
+import { announceRelease } from "./announce";
+import { expireDueOffers } from "./expiry";
+import { offerFreePlaces, releaseHeld } from "./offers";
+import type { WaitlistEntryView, WaitlistList } from "./schemas";
+
+async function positionOf(s: Services, e: WaitlistEntry): Promise<number | null> {
+  if (e.status !== "waiting") return null;
+  const [r] = await s.db
+    .select({ n: count() })
+    .from(waitlistEntries)
+    .where(
+      and(
+        eq(waitlistEntries.festivalId, e.festivalId),
+        eq(waitlistEntries.day, e.day),
+        eq(waitlistEntries.status, "waiting"),
+        lt(waitlistEntries.id, e.id),
+      ),
+    );
+  return (r?.n ?? 0) + 1;
+}
+
+async function toView(s: Services, e: WaitlistEntry): Promise<WaitlistEntryView> {
+  return {
+    id: e.id,
+    festivalId: e.festivalId,
+    day: e.day,
+    quantity: e.quantity,
+    status: e.status,
+    position: await positionOf(s, e),
+    offer:
+      e.status === "offered" && e.offeredAt && e.offerExpiresAt
+        ? {
+            quantity: e.heldQuantity,
+            offeredAt: e.offeredAt.toISOString(),
+            expiresAt: e.offerExpiresAt.toISOString(),
+          }
+        : null,
+    reservationId: e.reservationId ?? null,
+    createdAt: e.createdAt.toISOString(),
+  };
+}
+
+const liveEntry = (festivalId: number, userId: number, day: string) =>
+  and(
+    eq(waitlistEntries.festivalId, festivalId),
+    eq(waitlistEntries.userId, userId),
+    eq(waitlistEntries.day, day),
+    eq(waitlistEntries.live, 1),
+  );
+
+/**
+ * Joins the line of a day that cannot serve `quantity` now. One live entry per user and day (the
+ * unique index): joining again answers that entry. The day row is locked while deciding, so a
+ * cancellation either ran before (its free places were counted here) or runs after (and sees us).
+ */
+export async function joinWaitlist(
+  s: Services,
+  logger: Logger,
+  festivalId: number,
+  userId: number,
+  input: { day: string; quantity: number },
+  now = new Date(),
+): Promise<{ entry: WaitlistEntryView; created: boolean }> {
+  const { day, quantity } = input;
+  const [found] = await s.db
+    .select({
+      cancelledAt: festivals.cancelledAt,
+      saleOpensAt: festivals.saleOpensAt,
+      saleClosesAt: festivals.saleClosesAt,
+      startDate: festivals.startDate,
+      endDate: festivals.endDate,
+      timezone: festivals.timezone,
+      perUserLimit: festivals.perUserLimit,
+      used: reservationUserTotals.quantity,
+    })
+    .from(festivals)
+    .leftJoin(
+      reservationUserTotals,
+      and(eq(reservationUserTotals.festivalId, festivals.id), eq(reservationUserTotals.userId, userId)),
+    )
+    .where(eq(festivals.id, festivalId))
+    .limit(1);
+  if (!found) throw new AppError(404, "festival.not_found", "No such festival");
+  const reason = found.cancelledAt
+    ? "cancelled"
+    : now < found.saleOpensAt
+      ? "not_yet_open"
+      : now >= found.saleClosesAt
+        ? "closed"
+        : null;
+  if (reason) throw new AppError(422, "waitlist.not_on_sale", "This festival is not on sale", { reason });
+  if (day < found.startDate || day > found.endDate || day < todayIn(found.timezone, now)) {
+    throw new AppError(422, "waitlist.invalid_day", "The festival has no places to sell on this day", {
+      day,
+    });
+  }
+  const used = found.used ?? 0;
+  if (used + quantity > found.perUserLimit) {
+    throw new AppError(422, "waitlist.limit_exceeded", "This would pass the festival's per-user limit", {
+      limit: found.perUserLimit,
+      alreadyReserved: used,
+      requested: quantity,
+    });
+  }
+
+  const result = await withRetries(logger, "waitlist.join", () =>
+    s.db.transaction(async (tx) => {
+      const [d] = await tx
+        .select()
+        .from(festivalDays)
+        .where(and(eq(festivalDays.festivalId, festivalId), eq(festivalDays.day, day)))
+        .for("update");
+      if (!d)
+        throw new AppError(422, "waitlist.invalid_day", "The festival has no places to sell on this day", {
+          day,
+        });
+      const [existing] = await tx
+        .select()
+        .from(waitlistEntries)
+        .where(liveEntry(festivalId, userId, day));
+      if (existing) return { entry: existing, created: false };
+      const remaining = d.capacity - d.reserved - d.held;
+      if (remaining >= quantity) {
+        throw new AppError(409, "waitlist.places_available", "Places are available: reserve them directly", {
+          day,
+          remaining,
+        });
+      }
+      const inserted = await tx
+        .insert(waitlistEntries)
+        .ignore()
+        .values({ festivalId, userId, day, quantity, status: "waiting", live: 1, createdAt: now });
+      const [entry] = await tx
+        .select()
+        .from(waitlistEntries)
+        .where(liveEntry(festivalId, userId, day));
+      if (!entry) throw new Error("waitlist entry vanished after insert");
+      return { entry, created: inserted.rowsAffected === 1 };
+    }),
+  );
+  if (result.created) logger.info("waitlist joined", { festivalId, day, quantity, entryId: result.entry.id });
+  return { entry: await toView(s, result.entry), created: result.created };
+}
+
+/** The caller's entries in this festival, newest first (offers due are expired first). */
+export async function myWaitlist(
+  s: Services,
+  logger: Logger,
+  festivalId: number,
+  userId: number,
+): Promise<WaitlistList> {
+  await expireDueOffers(s, logger, { festivalId });
+  const rows = await s.db
+    .select()
+    .from(waitlistEntries)
+    .where(and(eq(waitlistEntries.festivalId, festivalId), eq(waitlistEntries.userId, userId)))
+    .orderBy(desc(waitlistEntries.id))
+    .limit(100);
+  return { items: await Promise.all(rows.map((e) => toView(s, e))), nextCursor: null };
+}
+
+/** Leaves (or declines an offer): held places pass to the next in line in the same transaction. */
+export async function leaveWaitlist(
+  s: Services,
+  logger: Logger,
+  festivalId: number,
+  userId: number,
+  day: string,
+  status: "left" | "cancelled" = "left",
+): Promise<void> {
+  const now = new Date();
+  const out = await withRetries(logger, "waitlist.leave", () =>
+    s.db.transaction(async (tx) => {
+      const [e] = await tx
+        .select()
+        .from(waitlistEntries)
+        .where(liveEntry(festivalId, userId, day))
+        .for("update");
+      if (!e) return undefined;
+      await tx
+        .update(waitlistEntries)
+        .set({ status, live: null, heldQuantity: 0, closedAt: now })
+        .where(eq(waitlistEntries.id, e.id));
+      if (!e.heldQuantity) return { released: 0, offers: [] };
+      await releaseHeld(tx, festivalId, day, e.heldQuantity);
+      return { released: e.heldQuantity, offers: await offerFreePlaces(tx, festivalId, day, now) };
+    }),
+  );
+  if (!out) throw new AppError(404, "waitlist.not_found", "You are not on this day's waitlist");
+  await announceRelease(s, logger, { festivalId, day }, out.released, out.offers);
+}
