@@ -46,6 +46,8 @@ export async function run() {
       make: () => ({ url: env.helloUrl }),
     });
     let accepted = 0;
+    let lastAcceptedAt = 0;
+    const started = performance.now();
     const reserve = await runLoad({
       total: ATTEMPTS,
       concurrency: CONCURRENCY,
@@ -63,7 +65,10 @@ export async function run() {
       }),
       ok: (s) => s === 201 || s === 409,
       onResponse: (status) => {
-        if (status === 201) accepted++;
+        if (status === 201) {
+          accepted++;
+          lastAcceptedAt = performance.now();
+        }
       },
     });
     const [dayRow] = (
@@ -90,7 +95,7 @@ export async function run() {
       `- accepted (201): **${accepted}**, sold out (409): ${reserve.statuses[409] ?? 0}, other: ${JSON.stringify(
         Object.fromEntries(Object.entries(reserve.statuses).filter(([k]) => k !== "201" && k !== "409")),
       )}`,
-      `- accepted per second: **${fmt(accepted / reserve.seconds)}** (all ${PLACES} places gone after the whole run of ${fmt(reserve.seconds)} s)`,
+      `- accepted per second while places lasted: **${fmt(accepted / ((lastAcceptedAt - started) / 1000))}** (the last place went after ${fmt((lastAcceptedAt - started) / 1000)} s of the ${fmt(reserve.seconds)} s run)`,
       `- database after the run: reserved = ${reserved}, confirmed reservations = ${sum?.n} (quantity ${sum?.q}), capacity = ${dayRow?.capacity}`,
       `- **oversold: ${oversold}**`,
     ]);

@@ -1,12 +1,8 @@
 import type { Logger } from "../lib/logger";
 import type { Services } from "../lib/services";
-import type { AccessClaims } from "./auth/tokens";
+import type { AccessClaims, AuthUser } from "./auth/tokens";
 
-/** The authenticated caller, set by the auth middleware. */
-export interface AuthUser {
-  id: number;
-  role: "user" | "admin";
-}
+export type { AuthUser };
 
 /** One type for the whole app: bindings from `wrangler types`, variables set by middleware. */
 export type HonoEnv = {

@@ -1,6 +1,11 @@
 import { sign, verify } from "hono/jwt";
 import { AppError } from "../../lib/errors.ts";
-import type { AuthUser } from "../hono-env.ts";
+
+/** The authenticated caller: the subject of an access token, set on the context by the auth middleware. */
+export interface AuthUser {
+  id: number;
+  role: "user" | "admin";
+}
 
 /** Access tokens are short-lived JWTs; refresh tokens are opaque and live in Redis (refresh-tokens.ts). */
 export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
