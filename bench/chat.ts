@@ -1,7 +1,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import WebSocket, { WebSocketServer } from "ws";
-import { adminToken, fmt, percentile, startBenchEnv, writeReport } from "./harness.ts";
+import { adminToken, createFestival, fmt, percentile, startBenchEnv, writeReport } from "./harness.ts";
 import { bulkUsers } from "./users.ts";
 
 /**
@@ -89,27 +89,11 @@ export async function run() {
   const env = await startBenchEnv();
   try {
     const admin = await adminToken(env);
-    const now = Date.now();
-    const day = new Date(now + 30 * 86_400_000).toISOString().slice(0, 10);
-    const created = await fetch(`${env.appUrl}/v1/festivals`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
-      body: JSON.stringify({
-        title: "벤치 채팅 축제 Chat Bench",
-        category: "music",
-        region: "서울",
-        venue: { name: "Bench Hall", address: "Seoul", lat: 37.5, lng: 127 },
-        startDate: day,
-        endDate: day,
-        timezone: "Asia/Seoul",
-        capacity: 1000,
-        perUserLimit: 2,
-        saleOpensAt: new Date(now - 60_000).toISOString(),
-        saleClosesAt: new Date(now + 20 * 86_400_000).toISOString(),
-      }),
+    const { id: festivalId } = await createFestival(env, admin, {
+      title: "벤치 채팅 축제 Chat Bench",
+      capacity: 1000,
+      daysAhead: 30,
     });
-    if (created.status !== 201) throw new Error(`create festival: ${created.status} ${await created.text()}`);
-    const festivalId = ((await created.json()) as { id: number }).id;
     const users = await bulkUsers(env.databaseUrl, env.jwtSecret, CLIENTS);
     for (const u of users) {
       const res = await fetch(`${env.appUrl}/v1/festivals/${festivalId}/chat/members`, {

@@ -106,7 +106,8 @@ export async function startBenchEnv(): Promise<BenchEnv> {
   await stack.start();
   const [appPort, helloPort] = [await freePort(), await freePort()];
   const vars = { ...stack.bindings, JWT_SECRET: secret(), CHECKIN_SECRET: secret() };
-  const app: ChildProcess = await wranglerDev([], appPort, vars, work);
+  // --test-scheduled: a benchmark fires the cron jobs (chat consumer) through /__scheduled.
+  const app: ChildProcess = await wranglerDev(["--test-scheduled"], appPort, vars, work);
   const hello: ChildProcess = await wranglerDev(["-c", "bench/hello/wrangler.toml"], helloPort, {}, work);
   const appUrl = `http://127.0.0.1:${appPort}`;
   const helloUrl = `http://127.0.0.1:${helloPort}`;
@@ -257,4 +258,34 @@ export async function writeReport(name: string, title: string, lines: string[]):
   doc = re.test(doc) ? doc.replace(re, section) : `${doc.trimEnd()}\n\n${section}\n`;
   await writeFile(file, doc);
   console.log(section);
+}
+
+/** A festival made through the admin API, one day `daysAhead` from now, on sale now. */
+export async function createFestival(
+  env: BenchEnv,
+  admin: string,
+  opts: { title: string; capacity: number; perUserLimit?: number; daysAhead?: number },
+): Promise<{ id: number; day: string }> {
+  const now = Date.now();
+  const day = new Date(now + 9 * 3_600_000 + (opts.daysAhead ?? 7) * 86_400_000).toISOString().slice(0, 10);
+  const res = await fetch(`${env.appUrl}/v1/festivals`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
+    body: JSON.stringify({
+      title: opts.title,
+      description: "benchmark festival",
+      category: "music",
+      region: "서울",
+      venue: { name: "Bench Hall", address: "Seoul", lat: 37.5, lng: 127 },
+      startDate: day,
+      endDate: day,
+      timezone: "Asia/Seoul",
+      capacity: opts.capacity,
+      perUserLimit: opts.perUserLimit ?? 2,
+      saleOpensAt: new Date(now - 60_000).toISOString(),
+      saleClosesAt: new Date(now + ((opts.daysAhead ?? 7) - 1) * 86_400_000).toISOString(),
+    }),
+  });
+  if (res.status !== 201) throw new Error(`create festival: ${res.status} ${await res.text()}`);
+  return { id: ((await res.json()) as { id: number }).id, day };
 }

@@ -1,5 +1,14 @@
 import { Client } from "@planetscale/database";
-import { adminToken, fmt, LOAD_TABLE_HEAD, loadRow, runLoad, startBenchEnv, writeReport } from "./harness.ts";
+import {
+  adminToken,
+  createFestival,
+  fmt,
+  LOAD_TABLE_HEAD,
+  loadRow,
+  runLoad,
+  startBenchEnv,
+  writeReport,
+} from "./harness.ts";
 import { bulkUsers } from "./users.ts";
 
 /**
@@ -14,29 +23,10 @@ export async function run() {
   const env = await startBenchEnv();
   try {
     const admin = await adminToken(env);
-    const now = Date.now();
-    const day = new Date(now + 9 * 3_600_000 + 7 * 86_400_000).toISOString().slice(0, 10);
-    const created = await fetch(`${env.appUrl}/v1/festivals`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
-      body: JSON.stringify({
-        title: "벤치 매진 축제 Sale Day Bench",
-        description: "bench",
-        category: "music",
-        region: "서울",
-        venue: { name: "Bench Hall", address: "Seoul", lat: 37.5, lng: 127 },
-        startDate: day,
-        endDate: day,
-        timezone: "Asia/Seoul",
-        capacity: PLACES,
-        perUserLimit: 2,
-        saleOpensAt: new Date(now - 60_000).toISOString(),
-        saleClosesAt: new Date(now + 5 * 86_400_000).toISOString(),
-      }),
+    const { id: festivalId, day } = await createFestival(env, admin, {
+      title: "벤치 매진 축제 Sale Day Bench",
+      capacity: PLACES,
     });
-    if (created.status !== 201) throw new Error(`create festival: ${created.status} ${await created.text()}`);
-    const festivalId = ((await created.json()) as { id: number }).id;
-
     const users = await bulkUsers(env.databaseUrl, env.jwtSecret, ATTEMPTS);
     const conn = new Client({ url: env.databaseUrl }).connection();
 

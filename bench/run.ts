@@ -6,6 +6,8 @@ export const BENCHES: Record<string, () => Promise<{ run(): Promise<void> }>> = 
   festivals: () => import("./festivals.ts"),
   reservations: () => import("./reservations.ts"),
   chat: () => import("./chat.ts"),
+  queue: () => import("./queue.ts"),
+  history: () => import("./history.ts"),
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith("-"));
