@@ -99,7 +99,12 @@ async function main() {
       fileURLToPath(new URL("wrangler/", dataDir)),
       "--show-interactive-dev-session=false",
     ],
-    { cwd: root, stdio: ["ignore", "inherit", "inherit"] },
+    // No network here for the `Request.cf` placeholder download: skip it instead of warning.
+    {
+      cwd: root,
+      stdio: ["ignore", "inherit", "inherit"],
+      env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+    },
   );
   const base = `http://127.0.0.1:${port}`;
   // Miniflare does not fire cron triggers by itself: call the scheduled handler on a timer.

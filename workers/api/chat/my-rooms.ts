@@ -1,8 +1,9 @@
 import { and, desc, eq, lt } from "drizzle-orm";
 import { chatMembers, chatRooms } from "../../db/schema/chat";
 import { festivals } from "../../db/schema/festivals";
+import { encodeCursor } from "../../lib/schemas";
 import type { Services } from "../../lib/services";
-import { encodeCursor } from "../reservations/schemas";
+
 import { roomIdOf } from "./rooms";
 import type { ChatRoomList } from "./schemas";
 

@@ -1,8 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { AppError, errorResponses } from "../../lib/errors";
+import { IdParamSchema } from "../../lib/schemas";
 import type { App } from "../app";
 import { authenticate, bearerToken } from "../middleware/auth";
-import { IdParamSchema } from "../reservations/schemas";
+
 import { encodeIdentity, IDENTITY_HEADER } from "./identity";
 import { BEARER_PROTOCOL_PREFIX, CHAT_PROTOCOL } from "./protocol";
 import { chatAccess, roomStub } from "./rooms";

@@ -1,8 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
+import { IdParamSchema } from "../../lib/schemas";
 import type { App } from "../app";
 import { requireAuth } from "../middleware/auth";
-import { IdParamSchema } from "../reservations/schemas";
+
 import { joinChatRoom } from "./rooms";
 
 const route = createRoute({

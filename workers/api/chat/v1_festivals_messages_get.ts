@@ -1,8 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { AppError, errorResponses } from "../../lib/errors";
+import { IdParamSchema } from "../../lib/schemas";
 import type { App } from "../app";
 import { requireAuth } from "../middleware/auth";
-import { IdParamSchema } from "../reservations/schemas";
+
 import { readHistory } from "./history";
 import { chatAccess } from "./rooms";
 import { ChatMessagePageSchema } from "./schemas";

@@ -1,8 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
+import { CursorSchema } from "../../lib/schemas";
 import type { App } from "../app";
 import { requireAuth } from "../middleware/auth";
-import { CursorSchema } from "../reservations/schemas";
+
 import { listMyRooms } from "./my-rooms";
 import { ChatRoomListSchema } from "./schemas";
 

@@ -116,9 +116,6 @@ export const UpdateFestivalSchema = z
   .openapi("UpdateFestival");
 
 /** A retried create with the same key within 24 h answers the first result instead of a second festival. */
-export const IdempotencyHeaderSchema = z.object({
-  "idempotency-key": z.string().min(1).max(255).optional().openapi({ example: "festival-2026-fireworks" }),
-});
 
 export const CancelFestivalSchema = z.object({ reason: z.string().trim().max(500).optional() }).strict();
 

@@ -1,15 +1,11 @@
 import { createRoute, type z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
 import { idempotent } from "../../lib/idempotency";
+import { IdempotencyHeaderSchema } from "../../lib/schemas";
 import type { App } from "../app";
 import { requireAdmin, requireAuth } from "../middleware/auth";
 import { festivalDetail } from "./read";
-import {
-  CreateFestivalSchema,
-  type FestivalDetail,
-  FestivalSchema,
-  IdempotencyHeaderSchema,
-} from "./schemas";
+import { CreateFestivalSchema, type FestivalDetail, FestivalSchema } from "./schemas";
 import { createFestival } from "./write";
 
 export type V1FestivalsCreateRequest = z.input<typeof CreateFestivalSchema>;

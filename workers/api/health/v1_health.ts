@@ -52,7 +52,9 @@ async function check(probe: () => Promise<unknown>): Promise<z.infer<typeof Chec
     return { status: "ok", latencyMs: Date.now() - started };
   } catch (err) {
     // Only the error's first line: enough for an operator, no stack or SQL.
-    const error = (err instanceof Error ? err.message : String(err)).split("\n")[0]?.slice(0, 200);
+    // The driver's own reason (drizzle wraps it as `cause`), first line only: no stack, no SQL.
+    const reason = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+    const error = (reason instanceof Error ? reason.message : String(reason)).split("\n")[0]?.slice(0, 200);
     return { status: "down", latencyMs: Date.now() - started, error };
   } finally {
     if (timer !== undefined) clearTimeout(timer);

@@ -31,23 +31,31 @@ async function titleOf(s: Services, festivalId: number): Promise<string> {
   return f?.title ?? "축제";
 }
 
-export async function notifyReservationConfirmed(
+const RESERVATION_WORDING = {
+  confirmed: { title: "예약 확정", body: "예약이 확정되었습니다." },
+  cancelled: { title: "예약 취소", body: "예약이 취소되었습니다." },
+} as const;
+
+/** Tells the holder their reservation was confirmed or cancelled; never throws (the write already committed). */
+async function notifyReservation(
   s: Services,
   logger: Logger,
+  kind: keyof typeof RESERVATION_WORDING,
   r: ReservationFacts,
   festivalTitle?: string,
 ): Promise<void> {
   try {
     const title = festivalTitle ?? (await titleOf(s, r.festivalId));
+    const wording = RESERVATION_WORDING[kind];
     await notifySafely(
       s,
       {
         userId: r.userId,
-        type: "reservation.confirmed",
-        title: `예약 확정: ${title}`,
-        body: `${r.day} · ${r.quantity}매 예약이 확정되었습니다.`,
+        type: `reservation.${kind}`,
+        title: `${wording.title}: ${title}`,
+        body: `${r.day} · ${r.quantity}매 ${wording.body}`,
         data: { reservationId: r.id, festivalId: r.festivalId, day: r.day },
-        dedupeKey: `reservation.confirmed:${r.id}`,
+        dedupeKey: `reservation.${kind}:${r.id}`,
       },
       logger,
     );
@@ -56,29 +64,15 @@ export async function notifyReservationConfirmed(
   }
 }
 
-export async function notifyReservationCancelled(
+export const notifyReservationConfirmed = (
   s: Services,
   logger: Logger,
   r: ReservationFacts,
-): Promise<void> {
-  try {
-    const title = await titleOf(s, r.festivalId);
-    await notifySafely(
-      s,
-      {
-        userId: r.userId,
-        type: "reservation.cancelled",
-        title: `예약 취소: ${title}`,
-        body: `${r.day} · ${r.quantity}매 예약이 취소되었습니다.`,
-        data: { reservationId: r.id, festivalId: r.festivalId, day: r.day },
-        dedupeKey: `reservation.cancelled:${r.id}`,
-      },
-      logger,
-    );
-  } catch (err) {
-    logger.error("reservation notification failed", { reservationId: r.id, error: err });
-  }
-}
+  festivalTitle?: string,
+) => notifyReservation(s, logger, "confirmed", r, festivalTitle);
+
+export const notifyReservationCancelled = (s: Services, logger: Logger, r: ReservationFacts) =>
+  notifyReservation(s, logger, "cancelled", r);
 
 onFestivalChanged(async (s, festivalId, changed) => {
   if (!isWorthTelling(changed)) return;

@@ -1,13 +1,9 @@
 import { and, count, desc, eq, isNull, lt } from "drizzle-orm";
 import { type Notification, notifications } from "../../db/schema/notifications";
 import { AppError } from "../../lib/errors";
+import { encodeCursor } from "../../lib/schemas";
 import type { Services } from "../../lib/services";
-import {
-  encodeCursor,
-  type NotificationList,
-  type NotificationListQuery,
-  type NotificationView,
-} from "./schemas";
+import type { NotificationList, NotificationListQuery, NotificationView } from "./schemas";
 
 export const toView = (n: Notification): NotificationView => ({
   id: n.id,

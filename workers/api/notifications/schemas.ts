@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { CursorSchema } from "../../lib/schemas";
 
 export const NotificationSchema = z
   .object({
@@ -11,22 +12,6 @@ export const NotificationSchema = z
     createdAt: z.iso.datetime(),
   })
   .openapi("Notification");
-
-/** Opaque keyset cursor: base64url JSON of the last id seen. */
-export const CursorSchema = z
-  .string()
-  .max(200)
-  .transform((raw, ctx) => {
-    try {
-      const { id } = JSON.parse(atob(raw.replace(/-/g, "+").replace(/_/g, "/"))) as { id?: unknown };
-      if (typeof id === "number" && Number.isSafeInteger(id) && id > 0) return id;
-    } catch {}
-    ctx.addIssue({ code: "custom", message: "Not a cursor from this API" });
-    return z.NEVER;
-  });
-
-export const encodeCursor = (id: number) =>
-  btoa(JSON.stringify({ id })).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 
 export const NotificationListQuerySchema = z.object({
   cursor: CursorSchema.optional(),
@@ -47,13 +32,6 @@ export const NotificationListSchema = z
   .openapi("NotificationList");
 
 export const UnreadCountSchema = z.object({ unreadCount: z.number().int() }).openapi("UnreadCount");
-
-export const NotificationIdParamSchema = z.coerce
-  .number()
-  .int()
-  .positive()
-  .max(Number.MAX_SAFE_INTEGER)
-  .openapi({ param: { in: "path" }, example: 1 });
 
 /** FCM registration tokens are opaque ASCII, ~150-250 characters today. */
 export const DeviceTokenSchema = z

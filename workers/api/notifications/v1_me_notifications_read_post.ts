@@ -1,9 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
+import { IdParamSchema } from "../../lib/schemas";
 import type { App } from "../app";
 import { requireAuth } from "../middleware/auth";
 import { markRead } from "./inbox";
-import { NotificationIdParamSchema, NotificationSchema } from "./schemas";
+import { NotificationSchema } from "./schemas";
 
 export type V1MeNotificationsReadPostResponse = z.infer<typeof NotificationSchema>;
 
@@ -14,7 +15,7 @@ const route = createRoute({
   summary: "Mark one of my notifications read (repeating it changes nothing)",
   security: [{ bearer: [] }],
   middleware: [requireAuth()] as const,
-  request: { params: z.object({ id: NotificationIdParamSchema }) },
+  request: { params: z.object({ id: IdParamSchema }) },
   responses: {
     200: { description: "The notification", content: { "application/json": { schema: NotificationSchema } } },
     400: errorResponses[400],

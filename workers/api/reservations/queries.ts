@@ -2,9 +2,10 @@ import { and, desc, eq, lt, type SQL } from "drizzle-orm";
 import { festivals } from "../../db/schema/festivals";
 import { reservations } from "../../db/schema/reservations";
 import { AppError } from "../../lib/errors";
+import { encodeCursor } from "../../lib/schemas";
 import type { Services } from "../../lib/services";
 import type { AuthUser } from "../hono-env";
-import { encodeCursor, type ListQuery, type ReservationList, type ReservationView } from "./schemas";
+import type { ListQuery, ReservationList, ReservationView } from "./schemas";
 import { findReservation, reservationNotFound, toView } from "./service";
 
 /** Owners and admins see a reservation; for anyone else it does not exist (ids leak nothing). */

@@ -1,10 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
 import { idempotent } from "../../lib/idempotency";
+import { IdempotencyHeaderSchema, IdParamSchema } from "../../lib/schemas";
 import type { App } from "../app";
 import { requireAdmin, requireAuth } from "../middleware/auth";
 import { checkIn } from "./checkin";
-import { IdempotencyHeaderSchema, IdParamSchema, ReservationSchema } from "./schemas";
+import { ReservationSchema } from "./schemas";
 
 const CheckInRequestSchema = z
   .object({ code: z.string().min(1).max(100).openapi({ example: "SP-42-MZXW6YTBOI2HA5LTMFZGK3TU" }) })

@@ -1,9 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
+import { IdParamSchema } from "../../lib/schemas";
 import type { App } from "../app";
 import { requireAdmin, requireAuth } from "../middleware/auth";
 import { listForFestival } from "./queries";
-import { IdParamSchema, ListQuerySchema, ReservationListSchema } from "./schemas";
+import { ListQuerySchema, ReservationListSchema } from "./schemas";
 
 export type V1FestivalsReservationsGetResponse = z.infer<typeof ReservationListSchema>;
 

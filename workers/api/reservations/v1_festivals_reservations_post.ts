@@ -1,9 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
 import { idempotent } from "../../lib/idempotency";
+import { DaySchema, IdempotencyHeaderSchema, IdParamSchema } from "../../lib/schemas";
 import type { App } from "../app";
 import { requireAuth } from "../middleware/auth";
-import { DaySchema, IdempotencyHeaderSchema, IdParamSchema, ReservationSchema } from "./schemas";
+import { ReservationSchema } from "./schemas";
 import { reserve } from "./service";
 
 const AdmissionTokenSchema = z.string().min(1).max(1000);

@@ -1,10 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
 import { idempotent } from "../../lib/idempotency";
+import { IdempotencyHeaderSchema, IdParamSchema } from "../../lib/schemas";
 import type { App } from "../app";
 import { requireAuth } from "../middleware/auth";
 import { cancelOwn } from "./cancel";
-import { IdempotencyHeaderSchema, IdParamSchema, ReservationSchema } from "./schemas";
+import { ReservationSchema } from "./schemas";
 
 export type V1ReservationsCancelResponse = z.infer<typeof ReservationSchema>;
 

@@ -1,9 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
+import { IdParamSchema } from "../../lib/schemas";
 import type { App } from "../app";
 import { requireAuth } from "../middleware/auth";
 import { getForViewer } from "./queries";
-import { IdParamSchema, ReservationSchema } from "./schemas";
+import { ReservationSchema } from "./schemas";
 
 export type V1ReservationsGetResponse = z.infer<typeof ReservationSchema>;
 

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { WAITLIST_STATUSES } from "../../db/schema/sales";
-import { DaySchema, IdParamSchema } from "../reservations/schemas";
+import { DaySchema, IdParamSchema } from "../../lib/schemas";
 
 export const FestivalParamsSchema = z.object({ festivalId: IdParamSchema });
 
