@@ -4,7 +4,7 @@ import type { App } from "../app";
 import { requireAuth, revokedJtiKey } from "../middleware/auth";
 import { revokeFamilyOf } from "./refresh-tokens";
 
-const LogoutRequestSchema = z.object({ refreshToken: z.string().min(1).max(200).optional() });
+const LogoutRequestSchema = z.object({ refreshToken: z.string().min(1).max(200).optional() }).strict();
 
 export type V1AuthLogoutRequest = z.input<typeof LogoutRequestSchema>;
 

@@ -10,6 +10,7 @@ export const ReadAllBodySchema = z
       description: "Only up to this id (the newest one the client has shown); default: all",
     }),
   })
+  .strict()
   .openapi("ReadAll");
 export const ReadAllResponseSchema = z.object({ marked: z.number().int(), unreadCount: z.number().int() });
 
