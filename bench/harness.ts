@@ -122,6 +122,7 @@ export async function startBenchEnv(): Promise<BenchEnv> {
     app.kill("SIGINT");
     hello.kill("SIGINT");
     await stack.stop();
+    await stack.dropData();
     throw err;
   }
   return {
