@@ -1,4 +1,5 @@
 import { env } from "cloudflare:test";
+import { Client } from "@planetscale/database";
 import { sign } from "hono/jwt";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { V1AuthSignupResponse } from "../../workers/api/auth/v1_auth_signup";
@@ -189,6 +190,19 @@ describe("accounts: login throttling", () => {
     expect(right.body.error.code).toBe("auth.too_many_attempts");
     expect(Number(right.headers.get("retry-after"))).toBeGreaterThan(0);
   });
+
+  it("lets no more than the allowed guesses through when they arrive all at once", async () => {
+    const user = await signup();
+    const headers = { "cf-connecting-ip": `198.51.100.${Math.floor(Math.random() * 250)}` };
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        api("POST", "/v1/auth/login", { headers, body: { email: user.email, password: `guess-${i}x1` } }),
+      ),
+    );
+    const statuses = results.map((r) => r.status);
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(10);
+    expect(statuses.filter((s) => s !== 401 && s !== 429)).toEqual([]);
+  });
 });
 
 describe("accounts: logs", () => {
@@ -225,5 +239,27 @@ describe("accounts: logs", () => {
     ]) {
       expect(all).not.toContain(secret);
     }
+  });
+
+  it("keeps a failed query's values (the new password hash) out of the error log", async () => {
+    const lines: string[] = [];
+    vi.spyOn(console, "error").mockImplementation((...args: unknown[]) => {
+      lines.push(args.map(String).join(" "));
+    });
+    const execute = Client.prototype.execute;
+    vi.spyOn(Client.prototype, "execute").mockImplementation(function (
+      this: Client,
+      ...args: Parameters<Client["execute"]>
+    ) {
+      if (args[0].startsWith("insert into `users`")) return Promise.reject(new Error("connection reset"));
+      return execute.apply(this, args);
+    } as Client["execute"]);
+    const res = await api("POST", "/v1/auth/signup", {
+      body: { email: uniqueEmail(), password: PASSWORD, nickname: "솜솜" },
+    });
+    expect(res.status).toBeGreaterThanOrEqual(500);
+    const all = lines.join("\n");
+    expect(all).toContain("insert into `users`");
+    expect(all).not.toContain("pbkdf2-sha256$");
   });
 });

@@ -1,6 +1,7 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { CHAT_LIMITS, type ServerFrame } from "../../workers/api/chat/protocol";
-import { type ChatClient, chatFestival, join } from "./chat-helpers";
+import { type ChatClient, chatFestival, join, stubOf } from "./chat-helpers";
 import { api } from "./helpers";
 
 type Answer = Extract<ServerFrame, { type: "ack" | "error" }>;
@@ -114,6 +115,23 @@ describe("chat: bad input is an error frame, and the socket stays open", () => {
       { type: "ack", clientMsgId: "retry-2", seq: 2 },
       { type: "ack", clientMsgId: "retry-2", seq: 2 },
     ]);
+    await client.close();
+  });
+
+  it("acks a clientMsgId retried after its dedupe row expired with its first seq while the buffer holds it", async () => {
+    const { festivalId, client } = await room();
+    expect(await client.say("늦은 재시도", "late-1")).toMatchObject({ type: "ack", seq: 1 });
+    // A day passes in a quiet room: the flush prunes the dedupe row, the message is still buffered.
+    await runInDurableObject(stubOf(festivalId), (_instance, state) => {
+      state.storage.sql.exec(
+        "UPDATE sent_ids SET sent_at = sent_at - ?",
+        CHAT_LIMITS.dedupeWindowMs + 60_000,
+      );
+    });
+    await runDurableObjectAlarm(stubOf(festivalId));
+    const retried = await client.say("늦은 재시도", "late-1");
+    expect(retried).toEqual({ type: "ack", clientMsgId: "late-1", seq: 1 });
+    expect(await client.say("다음", "late-2")).toMatchObject({ type: "ack", seq: 2 });
     await client.close();
   });
 

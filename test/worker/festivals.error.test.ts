@@ -49,6 +49,18 @@ describe("festivals: bad input is a 400 and writes nothing", () => {
     ["a category that is not a slug", (f) => ({ ...f, category: "불꽃 놀이" }), "category"],
     ["an unknown field", (f) => ({ ...f, reservedCount: 5 }), ""],
     ["a missing title", ({ title: _, ...f }) => f, "title"],
+    ["a date before 1970", (f) => ({ ...f, startDate: "0001-01-01", endDate: "0001-01-02" }), "startDate"],
+    [
+      "a sale time past year 9998",
+      (f) => ({ ...f, saleClosesAt: "9999-12-31T23:59:59-12:00" }),
+      "saleClosesAt",
+    ],
+    // NFKC turns each of these into 18 letters: the search text would outgrow its column.
+    [
+      "a description too long once normalized for search",
+      (f) => ({ ...f, description: "ﷺ".repeat(5000) }),
+      "description",
+    ],
   ];
 
   for (const [name, mutate, path] of cases) {
@@ -84,6 +96,9 @@ describe("festivals: bad input is a 400 and writes nothing", () => {
       { tags: Array.from({ length: 11 }, (_, i) => `t${i}`) },
       {},
       { cancelledAt: null },
+      { startDate: "0001-01-01", endDate: "0001-01-02", capacity: 5 },
+      { saleClosesAt: "9999-12-31T23:59:59-12:00" },
+      { description: "ﷺ".repeat(5000) },
     ]) {
       const res = await api<ApiError>("PATCH", `/v1/festivals/${f.id}`, { token: admin.token, body });
       expect(res.status, JSON.stringify(body)).toBe(400);

@@ -58,6 +58,7 @@ describe("festivals: create and read", () => {
     expect(first.status).toBe(201);
     expect(again.status).toBe(201);
     expect(again.body.id).toBe(first.body.id);
+    expect(again.headers.get("location")).toBe(`/v1/festivals/${first.body.id}`);
     expect((await list({ category })).items).toHaveLength(1);
     expect((await send({ ...body, title: "다른 축제" })).status).toBe(422);
   });

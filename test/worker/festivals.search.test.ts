@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { createFestival, day, ids, list, setReservedCount, uniqueWord } from "./festivals.fixtures";
+import {
+  createFestival,
+  day,
+  festivalInput,
+  ids,
+  list,
+  setReservedCount,
+  uniqueWord,
+} from "./festivals.fixtures";
 import { api, createAdmin } from "./helpers";
 
 /** Random Hangul syllables: a Korean word no other festival has. */
@@ -22,6 +30,26 @@ describe("festivals: text search", () => {
     const alone = await createFestival(admin, { title: `안동${word}탈춤페스티벌` });
     expect(ids(await list({ q: word }))).toEqual([alone.id]);
     expect(ids(await list({ q: `동${word}탈` }))).toEqual([alone.id]);
+  });
+
+  it("takes titles that grow when normalized (㎞ is km), on create and on update", async () => {
+    const admin = await createAdmin();
+    const word = hangulWord();
+    const created = await api<{ id: number; title: string }>("POST", "/v1/festivals", {
+      token: admin.token,
+      body: festivalInput({ title: `${word}${"㎞".repeat(150)}` }),
+    });
+    expect(created.status).toBe(201);
+    expect(ids(await list({ q: word }))).toEqual([created.body.id]);
+    const other = hangulWord();
+    const updated = await api<{ title: string }>("PATCH", `/v1/festivals/${created.body.id}`, {
+      token: admin.token,
+      body: { title: `${"ﷺ".repeat(150)}${other}` },
+    });
+    expect(updated.status).toBe(200);
+    expect(updated.body.title).toBe(`${"ﷺ".repeat(150)}${other}`);
+    // Past the first 200 characters of the normalized title: still found through the full search text.
+    expect(ids(await list({ q: other }))).toEqual([created.body.id]);
   });
 
   it("finds English text inside words, case-insensitively and across spaces", async () => {

@@ -132,6 +132,20 @@ describe("waitlist: freed places go to the people who waited, in order", () => {
     await expectWithinCapacity(f.id);
   });
 
+  it("does not top up (and so renew) an offer that is past its expiry: the freed place goes to the next in line", async () => {
+    const { f, day, buyers, reservations } = await soldOutDay(2, { perUserLimit: 4 });
+    const [big, w2] = (await createUsers(2)) as [SeededUser, SeededUser];
+    await joinWaitlist(big, f.id, { day, quantity: 2 });
+    await joinWaitlist(w2, f.id, { day, quantity: 1 });
+    await cancel(buyers[0] as SeededUser, reservations[0] as number);
+    await expireOfferOf(big, f.id, day);
+    // Before any job or read expires it, another place frees up.
+    await cancel(buyers[1] as SeededUser, reservations[1] as number);
+    expect(await entryStatus(w2, f.id, day)).toMatchObject({ status: "offered", offer: { quantity: 1 } });
+    expect((await entryStatus(big, f.id, day))?.status).toBe("expired");
+    expect((await expectWithinCapacity(f.id)).days[day]).toMatchObject({ reserved: 0, held: 1 });
+  });
+
   it("serves the line in strict order: a group collects freed places before anyone behind it", async () => {
     const { f, day, buyers, reservations } = await soldOutDay(3, { perUserLimit: 4 });
     const [big, w2, w3] = (await createUsers(3)) as [SeededUser, SeededUser, SeededUser];

@@ -33,6 +33,8 @@ interface Done {
   status: number;
   body: string;
   contentType: string | null;
+  /** A create's `Location` is part of its answer (absent in entries stored before it was kept). */
+  location?: string | null;
 }
 
 // Replaces our own pending entry (and only ours: it may have expired and been taken over).
@@ -55,6 +57,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 function replay(c: Context<HonoEnv>, done: Done): Response {
   c.header("Idempotent-Replayed", "true");
   if (done.contentType) c.header("content-type", done.contentType);
+  if (done.location) c.header("location", done.location);
   const status = done.status as ContentfulStatusCode;
   return done.body ? c.body(done.body, status) : c.body(null, done.status as StatusCode);
 }
@@ -126,6 +129,7 @@ export const idempotent = (scope: string) =>
       status: res.status,
       body: await res.clone().text(),
       contentType: res.headers.get("content-type"),
+      location: res.headers.get("location"),
     };
     try {
       await finish(s, redisKey, pending, remembered(res.status) ? JSON.stringify(done) : "");

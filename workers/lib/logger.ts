@@ -9,9 +9,17 @@ export interface Logger {
 
 const SENSITIVE = /pass(word)?|secret|token|authorization|cookie|hash|salt|jwt|signature|checkin/i;
 
+/**
+ * drizzle's failed-query errors end their message with the bound values (`\nparams: ...`): a new
+ * password hash, an email, a token. That part is cut from any string, stack traces included.
+ */
+const QUERY_PARAMS = /\nparams: [\s\S]*?(?=\n {4}at |$)/g;
+const scrub = (text: string) => text.replace(QUERY_PARAMS, "\nparams: [redacted]");
+
 export function redact(value: unknown, depth = 0): unknown {
+  if (typeof value === "string") return scrub(value);
   if (depth > 6 || value === null || typeof value !== "object") return value;
-  if (value instanceof Error) return { name: value.name, message: value.message };
+  if (value instanceof Error) return { name: value.name, message: scrub(value.message) };
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value))

@@ -1,7 +1,7 @@
 import { and, eq, isNull } from "drizzle-orm";
 import { type User, users } from "../../db/schema/users";
 import { AppError } from "../../lib/errors";
-import { hit, peek, reset } from "../../lib/rate-limit";
+import { hit, reset } from "../../lib/rate-limit";
 import type { Services } from "../../lib/services";
 import { DUMMY_HASH, hashPassword, verifyPassword } from "./password";
 import { rotate, startFamily } from "./refresh-tokens";
@@ -75,8 +75,9 @@ export async function login(
   input: { email: string; password: string; ip: string },
 ): Promise<TokenPair> {
   const accountKey = s.key("rl", "login", "account", input.email);
-  const account = await peek(s, accountKey);
-  if (account.count >= LOGIN_LIMITS.accountFailures) throw throttled(account.retryAfterSeconds);
+  // Counted before the check, reset on success: parallel guesses cannot all pass a read-then-count.
+  const account = await hit(s, accountKey, LOGIN_LIMITS.windowMs);
+  if (account.count > LOGIN_LIMITS.accountFailures) throw throttled(account.retryAfterSeconds);
   const ip = await hit(s, s.key("rl", "login", "ip", input.ip), LOGIN_LIMITS.windowMs);
   if (ip.count > LOGIN_LIMITS.ipAttempts) throw throttled(ip.retryAfterSeconds);
 
@@ -87,10 +88,7 @@ export async function login(
     .limit(1);
   // Unknown emails cost one PBKDF2 run too, so timing does not tell which emails exist.
   const ok = await verifyPassword(input.password, user?.passwordHash ?? DUMMY_HASH);
-  if (!user || !ok) {
-    await hit(s, accountKey, LOGIN_LIMITS.windowMs);
-    throw badCredentials();
-  }
+  if (!user || !ok) throw badCredentials();
   await reset(s, accountKey);
   return tokensFor(s, env, user);
 }

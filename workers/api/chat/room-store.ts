@@ -114,11 +114,17 @@ export class RoomStore {
     this.#sql.exec("INSERT OR IGNORE INTO room (id, festival_id) VALUES (1, ?)", festivalId);
   }
 
-  /** The seq a (user, clientMsgId) was first stored under, if it is still remembered. */
+  /**
+   * The seq a (user, clientMsgId) was first stored under, if it is still remembered: in the dedupe
+   * window, or in the buffer (whose unique key would refuse a second copy after the window ended).
+   */
   sentSeq(userId: number, clientMsgId: string): number | undefined {
     const [row] = this.#sql
       .exec<{ seq: number }>(
-        "SELECT seq FROM sent_ids WHERE user_id = ? AND client_msg_id = ?",
+        `SELECT seq FROM sent_ids WHERE user_id = ? AND client_msg_id = ?
+         UNION ALL SELECT seq FROM messages WHERE user_id = ? AND client_msg_id = ? LIMIT 1`,
+        userId,
+        clientMsgId,
         userId,
         clientMsgId,
       )

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { addDays, isValidTimeZone } from "./calendar";
+import { SEARCH_TEXT_TOO_LONG, searchColumns, searchTextFits } from "./search-text";
 
 export const FESTIVAL_STATUSES = ["upcoming", "on_sale", "ongoing", "ended"] as const;
 export const FESTIVAL_SORTS = ["relevance", "startDate", "popularity"] as const;
@@ -8,8 +9,25 @@ export const MAX_FESTIVAL_DAYS = 92;
 export const MAX_TAGS = 10;
 const MAX_CAPACITY = 1_000_000;
 
-const DateSchema = z.iso.date().openapi({ example: "2026-10-03" });
-const InstantSchema = z.iso.datetime({ offset: true }).openapi({ example: "2026-09-01T01:00:00Z" });
+/**
+ * Bounds that keep every derived instant (a date's midnight in any zone, an offset time in UTC)
+ * inside the DATETIME columns and 4-digit years, so an odd date is a 400, not a failed insert.
+ */
+const FIRST_DAY = "1970-01-01";
+const LAST_DAY = "9998-12-31";
+const LAST_INSTANT_MS = Date.UTC(9999, 0, 1);
+
+const DateSchema = z.iso
+  .date()
+  .refine((d) => d >= FIRST_DAY && d <= LAST_DAY, `Dates run from ${FIRST_DAY} to ${LAST_DAY}`)
+  .openapi({ example: "2026-10-03" });
+const InstantSchema = z.iso
+  .datetime({ offset: true })
+  .refine((t) => {
+    const ms = Date.parse(t);
+    return ms >= 0 && ms < LAST_INSTANT_MS;
+  }, "Times run from 1970 to the end of 9998 (UTC)")
+  .openapi({ example: "2026-09-01T01:00:00Z" });
 const CapacityValueSchema = z.number().int().min(0).max(MAX_CAPACITY);
 
 export const VenueSchema = z
@@ -105,6 +123,8 @@ export const CreateFestivalSchema = z
   .superRefine((f, ctx) => {
     for (const i of festivalRuleIssues(f))
       ctx.addIssue({ code: "custom", path: i.path.split("."), message: i.message });
+    if (!searchTextFits(searchColumns({ ...f, venueName: f.venue.name }).searchText))
+      ctx.addIssue({ code: "custom", path: ["description"], message: SEARCH_TEXT_TOO_LONG });
   })
   .openapi("CreateFestival");
 

@@ -30,13 +30,28 @@ export interface SearchableFields {
   tags: string[];
 }
 
+/**
+ * Column sizes: search_title is varchar(200) (characters), search_text is TEXT (bytes). NFKC can make
+ * text much longer (`㎞` is `km`, `ﷺ` is 18 letters), so a valid title may outgrow search_title.
+ */
+export const SEARCH_TITLE_MAX_CHARS = 200;
+export const SEARCH_TEXT_MAX_BYTES = 65_535;
+
 export function searchColumns(f: SearchableFields): { searchTitle: string; searchText: string } {
-  const searchTitle = normalizeSearch(f.title);
-  const parts = [searchTitle, ...f.tags, f.venueName, f.region, f.category, f.description].map(
-    normalizeSearch,
-  );
+  const title = normalizeSearch(f.title);
+  const parts = [title, ...f.tags, f.venueName, f.region, f.category, f.description].map(normalizeSearch);
+  // Only the relevance rank reads search_title (a match at its start or inside it); matching itself
+  // reads search_text, which keeps the whole title, so cutting the rank column loses no result.
+  const searchTitle = Array.from(title).slice(0, SEARCH_TITLE_MAX_CHARS).join("");
   return { searchTitle, searchText: parts.filter(Boolean).join(FIELD_SEPARATOR) };
 }
+
+/** Whether the searchable text fits its column; when it does not, the request is refused (400). */
+export const searchTextFits = (searchText: string): boolean =>
+  new TextEncoder().encode(searchText).length <= SEARCH_TEXT_MAX_BYTES;
+
+export const SEARCH_TEXT_TOO_LONG =
+  "Title, tags, venue, region, category and description are too long together once normalized for search";
 
 /** Distinct bigrams of normalized text, by code point (so an emoji counts as one character). */
 export function bigrams(normalized: string): string[] {

@@ -16,7 +16,7 @@ import {
   type RuleIssue,
   type UpdateFestivalInput,
 } from "./schemas";
-import { searchColumns } from "./search-text";
+import { SEARCH_TEXT_TOO_LONG, searchColumns, searchTextFits } from "./search-text";
 
 type Tx = Parameters<Parameters<Services["db"]["transaction"]>[0]>[0];
 
@@ -107,6 +107,9 @@ export async function updateFestival(
         capacity: p.capacity,
         knownDays: days.length ? new Set(days.map((d) => d.day)) : undefined,
       });
+      const search = searchColumns({ ...cur, ...p, venueName: p.venue?.name ?? cur.venueName });
+      if (!searchTextFits(search.searchText))
+        issues.push({ path: "description", message: SEARCH_TEXT_TOO_LONG });
       if (issues.length) throw invalid(issues);
 
       const changed = changedFields(cur, p);
@@ -115,7 +118,6 @@ export async function updateFestival(
       }
       if (!changed.length) return changed;
 
-      const search = searchColumns({ ...cur, ...p, venueName: p.venue?.name ?? cur.venueName });
       await tx
         .update(festivals)
         .set({

@@ -15,7 +15,7 @@
  * Lock order, shared with reservations: [reservation rows → user totals →] offered entry → day row
  * (+ festival) → waiting entries. The expiry job and a claim both take the offered entry first.
  */
-import { and, asc, eq, inArray, lt, sql } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, lt, or, sql } from "drizzle-orm";
 import { festivalDays, festivals } from "../../db/schema/festivals";
 import { type WaitlistEntry, waitlistEntries } from "../../db/schema/sales";
 import { AppError } from "../../lib/errors";
@@ -78,7 +78,12 @@ export async function offerFreePlaces(tx: Tx, festivalId: number, day: string, n
       and(
         eq(waitlistEntries.festivalId, festivalId),
         eq(waitlistEntries.day, day),
-        inArray(waitlistEntries.status, ["waiting", "offered"]),
+        // An offer past its expiry is no longer in line (the job or the next read expires it): topping
+        // it up would renew it and pass over everyone behind it.
+        or(
+          eq(waitlistEntries.status, "waiting"),
+          and(eq(waitlistEntries.status, "offered"), gt(waitlistEntries.offerExpiresAt, now)),
+        ),
         lt(waitlistEntries.heldQuantity, waitlistEntries.quantity),
       ),
     )
