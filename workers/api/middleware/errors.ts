@@ -1,5 +1,6 @@
 import type { ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { isDependencyDown } from "../../lib/dependency-errors";
 import { AppError, errorBody } from "../../lib/errors";
 import { createLogger } from "../../lib/logger";
 import type { HonoEnv } from "../hono-env";
@@ -14,7 +15,17 @@ export const onError: ErrorHandler<HonoEnv> = (err, c) => {
   if (err instanceof HTTPException && err.status < 500) {
     return c.json(errorBody(requestId, "request.invalid", err.message || "Invalid request"), err.status);
   }
-  (c.get("logger") ?? createLogger({ requestId })).error("unhandled error", {
+  const logger = c.get("logger") ?? createLogger({ requestId });
+  if (isDependencyDown(err)) {
+    // DESIGN.md: a dependency that is down is a 503 the client may retry, not a 500.
+    logger.warn("dependency unavailable", { error: err });
+    c.header("Retry-After", "1");
+    return c.json(
+      errorBody(requestId, "service.unavailable", "A service we depend on is unavailable; retry shortly"),
+      503,
+    );
+  }
+  logger.error("unhandled error", {
     error: err,
     stack: err instanceof Error ? err.stack : undefined,
   });

@@ -1,3 +1,4 @@
+import { errorText, isDependencyDown } from "../../lib/dependency-errors";
 import { AppError } from "../../lib/errors";
 import type { Logger } from "../../lib/logger";
 
@@ -9,14 +10,6 @@ import type { Logger } from "../../lib/logger";
  */
 const MAX_ATTEMPTS = 5;
 const RETRYABLE = /\(errno (1213|1205|1020)\)|code = Aborted desc/;
-const UNREACHABLE =
-  /fetch failed|network|ECONNREFUSED|connection (refused|reset|lost)|Expected JSON response|HTTP 5\d\d/i;
-
-function errorText(err: unknown, depth = 0): string {
-  if (depth > 4 || err === null || err === undefined) return "";
-  const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  return `${message} ${errorText((err as { cause?: unknown }).cause, depth + 1)}`;
-}
 
 export const isRetryable = (err: unknown) => RETRYABLE.test(errorText(err));
 
@@ -35,7 +28,7 @@ export async function withRetries<T>(logger: Logger, what: string, run: () => Pr
         await sleep(Math.random() * 25 * 2 ** attempt);
         continue;
       }
-      if (RETRYABLE.test(text) || UNREACHABLE.test(text)) {
+      if (RETRYABLE.test(text) || isDependencyDown(err)) {
         logger.error("transaction failed", { what, attempt, error: err });
         throw new AppError(503, "service.busy", "The service is busy; retry in a moment", undefined, {
           "Retry-After": "1",
