@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { eq } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import { users } from "../../db/schema/users";
 import { errorResponses } from "../../lib/errors";
 import type { App } from "../app";
@@ -47,7 +47,13 @@ export function registerV1MePatch(app: App) {
       ...(n?.chat !== undefined && { notifyChat: n.chat }),
       ...(n?.festivalUpdates !== undefined && { notifyFestivalUpdates: n.festivalUpdates }),
     };
-    if (Object.keys(set).length) await s.db.update(users).set(set).where(eq(users.id, userId));
+    // Deleted rows stay (anonymised): never write a new nickname onto one that a racing DELETE emptied.
+    if (Object.keys(set).length) {
+      await s.db
+        .update(users)
+        .set(set)
+        .where(and(eq(users.id, userId), isNull(users.deletedAt)));
+    }
     return c.json(toProfile(await requireActiveUser(s, userId)), 200);
   });
 }
