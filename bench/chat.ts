@@ -1,8 +1,8 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import WebSocket, { WebSocketServer } from "ws";
-import { adminToken, createFestival, fmt, percentile, startBenchEnv, writeReport } from "./harness.ts";
-import { bulkUsers } from "./users.ts";
+import { fmt, percentile, startBenchEnv, writeReport } from "./harness.ts";
+import { chatRoomWithMembers } from "./users.ts";
 
 /**
  * One room, 200 connected clients, 20 of them sending: delivered messages/s and send→receive
@@ -88,21 +88,7 @@ async function nodeBaseline(): Promise<RunResult> {
 export async function run() {
   const env = await startBenchEnv();
   try {
-    const admin = await adminToken(env);
-    const { id: festivalId } = await createFestival(env, admin, {
-      title: "벤치 채팅 축제 Chat Bench",
-      capacity: 1000,
-      daysAhead: 30,
-    });
-    const users = await bulkUsers(env.databaseUrl, env.jwtSecret, CLIENTS);
-    for (const u of users) {
-      const res = await fetch(`${env.appUrl}/v1/festivals/${festivalId}/chat/members`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${u.token}` },
-      });
-      if (res.status !== 204) throw new Error(`join: ${res.status} ${await res.text()}`);
-    }
-    const wsUrl = `${env.appUrl.replace("http", "ws")}/v1/festivals/${festivalId}/chat`;
+    const { users, wsUrl } = await chatRoomWithMembers(env, "벤치 채팅 축제 Chat Bench", CLIENTS);
     const sockets: WebSocket[] = [];
     for (const u of users) sockets.push(await open(wsUrl, { authorization: `Bearer ${u.token}` }));
     const room = await drive(sockets, (s, n, text) =>

@@ -1,15 +1,7 @@
 import WebSocket from "ws";
 import { createDynamo } from "../workers/lib/dynamo.ts";
-import {
-  adminToken,
-  createFestival,
-  fmt,
-  percentile,
-  runLoad,
-  startBenchEnv,
-  writeReport,
-} from "./harness.ts";
-import { bulkUsers } from "./users.ts";
+import { fmt, percentile, runLoad, startBenchEnv, writeReport } from "./harness.ts";
+import { chatRoomWithMembers } from "./users.ts";
 
 /**
  * Durable chat: at 100 messages/s (50 senders × 2/s, the per-user limit), how long from the `ack`
@@ -26,22 +18,8 @@ export async function run() {
   const env = await startBenchEnv();
   let polling = true;
   try {
-    const admin = await adminToken(env);
-    const { id: festivalId } = await createFestival(env, admin, {
-      title: "벤치 기록 History Bench",
-      capacity: 1000,
-      daysAhead: 30,
-    });
-    const users = await bulkUsers(env.databaseUrl, env.jwtSecret, SENDERS);
-    for (const u of users) {
-      const res = await fetch(`${env.appUrl}/v1/festivals/${festivalId}/chat/members`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${u.token}` },
-      });
-      if (res.status !== 204) throw new Error(`join: ${res.status}`);
-    }
+    const { festivalId, users, wsUrl } = await chatRoomWithMembers(env, "벤치 기록 History Bench", SENDERS);
     const ackedAt = new Map<number, number>();
-    const wsUrl = `${env.appUrl.replace("http", "ws")}/v1/festivals/${festivalId}/chat`;
     const sockets = await Promise.all(
       users.map(
         (u) =>

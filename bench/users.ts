@@ -1,5 +1,6 @@
 import { Client } from "@planetscale/database";
 import { issueAccessToken } from "../workers/api/auth/tokens.ts";
+import { adminToken, type BenchEnv, createFestival } from "./harness.ts";
 
 /**
  * Many users for a benchmark, straight into MySQL (signing up each would spend the run on PBKDF2),
@@ -28,4 +29,23 @@ export async function bulkUsers(databaseUrl: string, jwtSecret: string, n: numbe
       token: (await issueAccessToken({ id: Number(id), role: "user" }, jwtSecret)).token,
     })),
   );
+}
+
+/**
+ * A festival's chat room with `n` members who joined through the API, as the chat benchmarks need:
+ * returns the members (with tokens) and the room's WebSocket URL.
+ */
+export async function chatRoomWithMembers(env: BenchEnv, title: string, n: number) {
+  const admin = await adminToken(env);
+  const { id: festivalId } = await createFestival(env, admin, { title, capacity: 1000, daysAhead: 30 });
+  const users = await bulkUsers(env.databaseUrl, env.jwtSecret, n);
+  for (const u of users) {
+    const res = await fetch(`${env.appUrl}/v1/festivals/${festivalId}/chat/members`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${u.token}` },
+    });
+    if (res.status !== 204) throw new Error(`join: ${res.status} ${await res.text()}`);
+  }
+  const wsUrl = `${env.appUrl.replace("http", "ws")}/v1/festivals/${festivalId}/chat`;
+  return { festivalId, users, wsUrl };
 }
