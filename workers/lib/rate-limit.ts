@@ -1,20 +1,12 @@
 import type { Services } from "./services";
 
 /**
- * Fixed-window counters in Redis. `peek` reads without counting (to refuse early), `hit` counts.
+ * Fixed-window counters in Redis: `hit` counts an attempt and says where the window stands.
  * Fixed windows are enough here: they bound brute force, and their edge burst is at most 2x.
  */
 export interface WindowState {
   count: number;
   retryAfterSeconds: number;
-}
-
-export async function peek(s: Services, key: string): Promise<WindowState> {
-  const p = s.redis.pipeline();
-  p.get(key);
-  p.pttl(key);
-  const [count, pttl] = (await p.exec()) as [string | null, number];
-  return { count: Number(count ?? 0), retryAfterSeconds: Math.max(1, Math.ceil(pttl / 1000)) };
 }
 
 export async function hit(s: Services, key: string, windowMs: number): Promise<WindowState> {
