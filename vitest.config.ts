@@ -1,3 +1,5 @@
+import { mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
@@ -7,6 +9,16 @@ const workerPool = cloudflareTest(({ inject }) => ({
   wrangler: { configPath: "./wrangler.toml" },
   miniflare: { bindings: inject("bindings") },
 }));
+
+// The same slim `zod` the bundle gets from wrangler.toml [alias] (why: workers/lib/zod.ts), so a
+// `z.<name>` the bundle lacks fails here. The pattern is exact: "zod/v4" and the like stay zod's.
+const workerResolve = {
+  alias: [{ find: /^zod$/, replacement: fileURLToPath(new URL("workers/lib/zod.ts", import.meta.url)) }],
+};
+
+// wrangler.toml serves web/dist as static assets and the Workers pool refuses a missing folder;
+// `npm run build` fills it, this only makes a run without a build possible.
+mkdirSync(new URL("web/dist/", import.meta.url), { recursive: true });
 
 export default defineConfig({
   test: {
@@ -25,6 +37,7 @@ export default defineConfig({
       },
       {
         plugins: [workerPool],
+        resolve: workerResolve,
         test: {
           name: "worker",
           include: ["test/worker/**/*.test.ts"],
@@ -34,9 +47,23 @@ export default defineConfig({
         },
       },
       {
+        // The web app in Debian's Chromium (playwright-core) against a private stack and `wrangler dev`.
+        test: {
+          name: "browser",
+          include: ["test/browser/**/*.test.ts"],
+          environment: "node",
+          globalSetup: ["test/browser/global-setup.ts"],
+          // One Chromium at a time: the machine has two cores for everything.
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
         // Fault tests stop and restart stand-ins: they get their own stack and run one file at a
         // time, after the other projects, so no other test sees a dependency go down.
         plugins: [workerPool],
+        resolve: workerResolve,
         test: {
           name: "worker-faults",
           include: ["test/worker-faults/**/*.test.ts"],

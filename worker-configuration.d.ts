@@ -20,11 +20,11 @@ interface __BaseEnv_Env {
 	FCM_ENDPOINT: string;
 	FCM_TOKEN_URL: string;
 	FCM_SERVICE_ACCOUNT_JSON: string;
-	CHAT_ROOM: DurableObjectNamespace<import("./workers/api/index").ChatRoom>;
+	CHAT_ROOM: DurableObjectNamespace<import("./workers/index").ChatRoom>;
 }
 declare namespace Cloudflare {
 	interface GlobalProps {
-		mainModule: typeof import("./workers/api/index");
+		mainModule: typeof import("./workers/index");
 		durableNamespaces: "ChatRoom";
 	}
 	interface Env extends __BaseEnv_Env {}

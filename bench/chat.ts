@@ -1,7 +1,7 @@
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import WebSocket, { WebSocketServer } from "ws";
-import { fmt, percentile, startBenchEnv, writeReport } from "./harness.ts";
+import { listen } from "../local/http.ts";
+import { type BenchEnv, fmt, percentile, writeReport } from "./harness.ts";
 import { chatRoomWithMembers } from "./users.ts";
 
 /**
@@ -75,8 +75,7 @@ async function nodeBaseline(): Promise<RunResult> {
       for (const c of wss.clients) c.send(out);
     }),
   );
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server);
   const sockets = await Promise.all(Array.from({ length: CLIENTS }, () => open(`ws://127.0.0.1:${port}`)));
   const result = await drive(sockets, (_s, _n, text) => JSON.stringify({ type: "send", text }));
   for (const ws of sockets) ws.close();
@@ -85,31 +84,26 @@ async function nodeBaseline(): Promise<RunResult> {
   return result;
 }
 
-export async function run() {
-  const env = await startBenchEnv();
-  try {
-    const { users, wsUrl } = await chatRoomWithMembers(env, "벤치 채팅 축제 Chat Bench", CLIENTS);
-    const sockets: WebSocket[] = [];
-    for (const u of users) sockets.push(await open(wsUrl, { authorization: `Bearer ${u.token}` }));
-    const room = await drive(sockets, (s, n, text) =>
-      JSON.stringify({ type: "send", clientMsgId: `bench-${s}-${n}`, text }),
-    );
-    for (const ws of sockets) ws.close();
-    const baseline = await nodeBaseline();
+export async function run(env: BenchEnv) {
+  const { users, wsUrl } = await chatRoomWithMembers(env, "벤치 채팅 축제 Chat Bench", CLIENTS);
+  const sockets: WebSocket[] = [];
+  for (const u of users) sockets.push(await open(wsUrl, { authorization: `Bearer ${u.token}` }));
+  const room = await drive(sockets, (s, n, text) =>
+    JSON.stringify({ type: "send", clientMsgId: `bench-${s}-${n}`, text }),
+  );
+  for (const ws of sockets) ws.close();
+  const baseline = await nodeBaseline();
 
-    const row = (name: string, r: RunResult, base?: RunResult) =>
-      `| ${name} | ${r.sent} | ${r.delivered} / ${r.sent * CLIENTS} | ${fmt(r.delivered / r.seconds)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${
-        base ? `${fmt((r.delivered / r.seconds / (base.delivered / base.seconds)) * 100)} %` : "—"
-      } |`;
-    await writeReport("chat", "Chat: 1 room, 200 clients, 20 senders", [
-      `${CLIENTS} WebSocket clients in one room, ${SENDERS} of them sending ${PER_SENDER_PER_SECOND} messages/s each for ${SECONDS} s (the room's per-user limit). Latency is send → receive at every client, on one machine.`,
-      "",
-      "| server | sent | delivered / expected | delivered msgs/s | p50 ms | p99 ms | vs Node ws |",
-      "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-      row("Node `ws` broadcast (no auth, no storage)", baseline),
-      row("ChatRoom Durable Object on wrangler dev", room, baseline),
-    ]);
-  } finally {
-    await env.stop();
-  }
+  const row = (name: string, r: RunResult, base?: RunResult) =>
+    `| ${name} | ${r.sent} | ${r.delivered} / ${r.sent * CLIENTS} | ${fmt(r.delivered / r.seconds)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${
+      base ? `${fmt((r.delivered / r.seconds / (base.delivered / base.seconds)) * 100)} %` : "—"
+    } |`;
+  await writeReport("chat", "Chat: 1 room, 200 clients, 20 senders", [
+    `${CLIENTS} WebSocket clients in one room, ${SENDERS} of them sending ${PER_SENDER_PER_SECOND} messages/s each for ${SECONDS} s (the room's per-user limit). Latency is send → receive at every client, on one machine.`,
+    "",
+    "| server | sent | delivered / expected | delivered msgs/s | p50 ms | p99 ms | vs Node ws |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    row("Node `ws` broadcast (no auth, no storage)", baseline),
+    row("ChatRoom Durable Object on wrangler dev", room, baseline),
+  ]);
 }

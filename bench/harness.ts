@@ -2,28 +2,17 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { openSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import net from "node:net";
 import os, { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Client } from "@planetscale/database";
+import { freePort } from "../local/http.ts";
 import { Stack } from "../local/stack.ts";
 import { hashPassword } from "../workers/api/auth/password.ts";
 
 /** Shared plumbing of the benchmarks: a private stack, wrangler dev for the app and for hello-world, load, report. */
 const ROOT = new URL("../", import.meta.url);
 const root = fileURLToPath(ROOT);
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
-}
 
 export interface BenchEnv {
   stack: Stack;
@@ -225,17 +214,26 @@ export async function runLoad(opts: {
   };
 }
 
+/** The same load against the hello-world Worker: the ceiling every table compares with. */
+export const helloLoad = (env: BenchEnv, total: number, concurrency: number) =>
+  runLoad({ total, concurrency, make: () => ({ url: env.helloUrl }) });
+
 export const fmt = (n: number, digits = 1) => n.toFixed(digits);
 
-export function loadRow(name: string, r: LoadResult, baseline?: LoadResult): string {
+function loadRow(name: string, r: LoadResult, baseline?: LoadResult): string {
   const ratio = baseline ? `${fmt((r.perSecond / baseline.perSecond) * 100)} %` : "—";
   return `| ${name} | ${r.requests} | ${fmt(r.perSecond)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${ratio} | ${r.errors} |`;
 }
 
-export const LOAD_TABLE_HEAD = [
-  "| scenario | requests | req/s | p50 ms | p99 ms | throughput vs hello-world | errors |",
-  "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-];
+/** The report's table: the hello-world run first, then each scenario with its throughput against it. */
+export function loadTable(hello: LoadResult, scenarios: Record<string, LoadResult>): string[] {
+  return [
+    "| scenario | requests | req/s | p50 ms | p99 ms | throughput vs hello-world | errors |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    loadRow("hello-world Worker", hello),
+    ...Object.entries(scenarios).map(([name, r]) => loadRow(name, r, hello)),
+  ];
+}
 
 /** Replaces this benchmark's section of docs/benchmarks.md, keeping the other benchmarks' sections. */
 export async function writeReport(name: string, title: string, lines: string[]): Promise<void> {

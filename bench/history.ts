@@ -1,6 +1,6 @@
 import WebSocket from "ws";
 import { createDynamo } from "../workers/lib/dynamo.ts";
-import { fmt, percentile, runLoad, startBenchEnv, writeReport } from "./harness.ts";
+import { type BenchEnv, fmt, percentile, runLoad, writeReport } from "./harness.ts";
 import { chatRoomWithMembers } from "./users.ts";
 
 /**
@@ -14,8 +14,7 @@ const PER_SECOND = 2;
 const SECONDS = 20;
 const POLL_MS = 50;
 
-export async function run() {
-  const env = await startBenchEnv();
+export async function run(env: BenchEnv) {
   let polling = true;
   try {
     const { festivalId, users, wsUrl } = await chatRoomWithMembers(env, "벤치 기록 History Bench", SENDERS);
@@ -113,6 +112,5 @@ export async function run() {
     if (after < sent) throw new Error(`only ${after} of ${sent} messages reached DynamoDB`);
   } finally {
     polling = false;
-    await env.stop();
   }
 }

@@ -1,8 +1,10 @@
+import { type BenchEnv, startBenchEnv } from "./harness.ts";
+
 /**
  * `npm run bench -- <name> [...]`: runs the named benchmarks (all when none is named) and writes each
- * one's section of docs/benchmarks.md.
+ * one's section of docs/benchmarks.md. Each gets a fresh private stack and `wrangler dev` pair.
  */
-export const BENCHES: Record<string, () => Promise<{ run(): Promise<void> }>> = {
+export const BENCHES: Record<string, () => Promise<{ run(env: BenchEnv): Promise<void> }>> = {
   festivals: () => import("./festivals.ts"),
   reservations: () => import("./reservations.ts"),
   chat: () => import("./chat.ts"),
@@ -19,6 +21,12 @@ for (const name of chosen) {
     process.exit(2);
   }
   console.log(`== bench ${name}`);
-  await (await load()).run();
+  const bench = await load();
+  const env = await startBenchEnv();
+  try {
+    await bench.run(env);
+  } finally {
+    await env.stop();
+  }
 }
 process.exit(0);

@@ -1,8 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
-import { type RoomTail, roomTail } from "../workers/api/chat/history";
-import { type ChatIdentity, decodeIdentity, IDENTITY_HEADER } from "../workers/api/chat/identity";
-import { createKafkaRest, type KafkaRest, kafkaRestConfig } from "../workers/api/chat/kafka-rest";
-import { drainOutbox, RoomOutbox } from "../workers/api/chat/outbox";
+import { createKafkaLog, type KafkaLog, kafkaConfig } from "../workers/lib/kafka";
+import { createLogger } from "../workers/lib/logger";
+import { getServices } from "../workers/lib/services";
+import { type ChatIdentity, decodeIdentity, IDENTITY_HEADER } from "./chat-room/contract/identity";
 import {
   CHAT_LIMITS,
   type ChatErrorCode,
@@ -14,11 +14,11 @@ import {
   PING_FRAME,
   PONG_FRAME,
   type ServerFrame,
-} from "../workers/api/chat/protocol";
-import { RoomStore } from "../workers/api/chat/room-store";
-import { FLUSH_DELAY_MS, FLUSH_RETRY_MS, flushRoom } from "../workers/api/chat/sync";
-import { createLogger } from "../workers/lib/logger";
-import { getServices } from "../workers/lib/services";
+} from "./chat-room/contract/protocol";
+import { drainOutbox, RoomOutbox } from "./chat-room/outbox";
+import { RoomStore } from "./chat-room/store";
+import { type RoomTail, roomTail } from "./chat-room/tail";
+import { FLUSH_DELAY_MS, FLUSH_RETRY_MS, flushRoom } from "./chat-room/write-through";
 
 /** Who is behind a socket; kept in the socket's attachment, so it survives hibernation. */
 type Attachment = Pick<ChatIdentity, "userId" | "nickname" | "role"> & {
@@ -32,11 +32,17 @@ const userTag = (userId: number) => `user:${userId}`;
  * One festival chat room. Sockets use the Hibernation API: an idle room is evicted from memory at no
  * cost while its sockets stay open. Durable state (seq, recent buffer, cursors, outbox) is in SQLite;
  * memory holds only what may be lost on eviction: send buckets and typing throttles.
+ *
+ * A message's life reads top to bottom below: received (webSocketMessage) → given the next seq and
+ * stored with its outbox row in one transaction (#onSend → store.append) → acked → broadcast → drained
+ * to Kafka by the alarm (#drain) → dropped once the consumer reports it in DynamoDB (markPersisted).
+ * The modules only this class runs sit in ./chat-room/; ./chat-room/contract/ is what the Worker
+ * shares with it (socket frames, the connect header, the unread events it publishes).
  */
 export class ChatRoom extends DurableObject<Env> {
   readonly #store: RoomStore;
   readonly #outbox: RoomOutbox;
-  #kafka: KafkaRest | undefined;
+  #kafka: KafkaLog | undefined;
   readonly #buckets = new Map<number, { tokens: number; at: number }>();
   readonly #lastTyping = new Map<number, number>();
   /** The alarm this instance last set, so a later need never postpones an earlier one. */
@@ -122,78 +128,6 @@ export class ChatRoom extends DurableObject<Env> {
     }
   }
 
-  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
-    this.#departed(ws);
-    try {
-      ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
-    } catch {
-      // Already closed.
-    }
-  }
-
-  override async webSocketError(ws: WebSocket): Promise<void> {
-    this.#departed(ws);
-  }
-
-  /** RPC from the Worker: the user is no longer a member; their sockets here close now. */
-  async memberLeft(userId: number, anonymizeAs?: string): Promise<void> {
-    if (anonymizeAs) this.#store.anonymize(userId, anonymizeAs);
-    const sockets = this.#socketsOf(userId);
-    for (const ws of sockets) {
-      const att = ws.deserializeAttachment() as Attachment;
-      ws.serializeAttachment({ ...att, closing: true });
-      ws.close(4003, "left the room");
-    }
-    const first = sockets[0]?.deserializeAttachment() as Attachment | undefined;
-    if (first) this.#broadcast({ type: "presence", event: "left", userId, nickname: first.nickname }, userId);
-  }
-
-  /** RPC from the history endpoint: the part of the history that DynamoDB may not have yet. */
-  async history(before: number, limit: number): Promise<RoomTail> {
-    return roomTail(this.#store, this.#outbox, before, limit);
-  }
-
-  /** RPC from the chat consumer: every message of this room up to `seq` is in DynamoDB. */
-  async markPersisted(seq: number): Promise<void> {
-    this.#outbox.markPersisted(seq);
-  }
-
-  /**
-   * The room's one alarm serves two duties, each saying when it wants to run again: the debounced
-   * write-through to MySQL/Redis (cursors, summary, unread events) and the outbox drain to Kafka
-   * (with its own backoff). Neither waits for the other.
-   */
-  override async alarm(): Promise<void> {
-    this.#alarmAt = undefined;
-    const [flushAt, drainAt] = await Promise.all([this.#flush(), this.#drain()]);
-    const next = Math.min(flushAt ?? Infinity, drainAt ?? Infinity);
-    if (next !== Infinity) this.#wakeBy(next);
-  }
-
-  async #flush(): Promise<number | undefined> {
-    try {
-      await flushRoom(getServices(this.env), this.#store, new Set(this.#online().map((u) => u.userId)));
-      this.#store.pruneSentIds(Date.now() - CHAT_LIMITS.dedupeWindowMs);
-      return undefined;
-    } catch (error) {
-      // Our own retry, not the runtime's: it gives up after a few attempts, and nothing here may be lost.
-      this.#log.error("chat room flush failed; retrying", { error, room: this.#store.state()?.festivalId });
-      return Date.now() + FLUSH_RETRY_MS;
-    }
-  }
-
-  #drain(): Promise<number | undefined> {
-    this.#kafka ??= createKafkaRest(kafkaRestConfig(this.env));
-    return drainOutbox(this.#outbox, this.#kafka, this.env.KAFKA_TOPIC, (error, state) =>
-      this.#log.warn("chat outbox drain failed; backing off", {
-        error,
-        room: this.#store.state()?.festivalId,
-        failures: state.failures,
-        retryInMs: state.retryAt - Date.now(),
-      }),
-    );
-  }
-
   #onSend(ws: WebSocket, me: Attachment, frame: Extract<ClientFrame, { type: "send" }>) {
     const { clientMsgId } = frame;
     const text = cleanText(frame.text);
@@ -218,11 +152,67 @@ export class ChatRoom extends DurableObject<Env> {
         retryAfterMs: waitMs,
       });
     }
+    // One transaction: the next seq, the buffer and dedupe rows, and the outbox row. The runtime's
+    // output gate holds the ack until that write is durable, so an acked message is never lost.
     const message = this.#store.append(me, text, clientMsgId, Date.now());
     this.#send(ws, { type: "ack", clientMsgId, seq: message.seq });
     this.#broadcast({ type: "message", ...message });
+    // The alarm takes it on to Kafka (and the room summary to MySQL), off the sender's path.
     this.#wakeBy(Date.now() + FLUSH_DELAY_MS);
   }
+
+  /**
+   * Debounces: a burst of messages sets the alarm once. After an eviction #alarmAt is unknown, so the
+   * first call may move a pending alarm by up to FLUSH_DELAY_MS; each duty re-arms itself anyway.
+   */
+  #wakeBy(at: number) {
+    if (this.#alarmAt !== undefined && this.#alarmAt <= at) return;
+    this.#alarmAt = at;
+    void this.ctx.storage.setAlarm(at);
+  }
+
+  /**
+   * The room's one alarm serves two duties, each saying when it wants to run again: the debounced
+   * write-through to MySQL/Redis (cursors, summary, unread events) and the outbox drain to Kafka
+   * (with its own backoff). Neither waits for the other.
+   */
+  override async alarm(): Promise<void> {
+    this.#alarmAt = undefined;
+    const [flushAt, drainAt] = await Promise.all([this.#flush(), this.#drain()]);
+    const next = Math.min(flushAt ?? Infinity, drainAt ?? Infinity);
+    if (next !== Infinity) this.#wakeBy(next);
+  }
+
+  #drain(): Promise<number | undefined> {
+    this.#kafka ??= createKafkaLog(kafkaConfig(this.env));
+    return drainOutbox(this.#outbox, this.#kafka, this.env.KAFKA_TOPIC, (error, state) =>
+      this.#log.warn("chat outbox drain failed; backing off", {
+        error,
+        room: this.#store.state()?.festivalId,
+        failures: state.failures,
+        retryInMs: state.retryAt - Date.now(),
+      }),
+    );
+  }
+
+  /** RPC from the chat consumer: every message of this room up to `seq` is in DynamoDB. */
+  async markPersisted(seq: number): Promise<void> {
+    this.#outbox.markPersisted(seq);
+  }
+
+  async #flush(): Promise<number | undefined> {
+    try {
+      await flushRoom(getServices(this.env), this.#store, new Set(this.#online().map((u) => u.userId)));
+      this.#store.pruneSentIds(Date.now() - CHAT_LIMITS.dedupeWindowMs);
+      return undefined;
+    } catch (error) {
+      // Our own retry, not the runtime's: it gives up after a few attempts, and nothing here may be lost.
+      this.#log.error("chat room flush failed; retrying", { error, room: this.#store.state()?.festivalId });
+      return Date.now() + FLUSH_RETRY_MS;
+    }
+  }
+
+  // The other frames: read cursors, typing, resume.
 
   #onRead(ws: WebSocket, me: Attachment, seq: number) {
     if (seq > this.#store.lastSeq()) return this.#fail(ws, "read.invalid_seq", "No message has this seq yet");
@@ -263,14 +253,32 @@ export class ChatRoom extends DurableObject<Env> {
     return 0;
   }
 
-  /**
-   * Debounces: a burst of messages sets the alarm once. After an eviction #alarmAt is unknown, so the
-   * first call may move a pending alarm by up to FLUSH_DELAY_MS; each duty re-arms itself anyway.
-   */
-  #wakeBy(at: number) {
-    if (this.#alarmAt !== undefined && this.#alarmAt <= at) return;
-    this.#alarmAt = at;
-    void this.ctx.storage.setAlarm(at);
+  // Sockets and members leaving.
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    this.#departed(ws);
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
+    } catch {
+      // Already closed.
+    }
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    this.#departed(ws);
+  }
+
+  /** RPC from the Worker: the user is no longer a member; their sockets here close now. */
+  async memberLeft(userId: number, anonymizeAs?: string): Promise<void> {
+    if (anonymizeAs) this.#store.anonymize(userId, anonymizeAs);
+    const sockets = this.#socketsOf(userId);
+    for (const ws of sockets) {
+      const att = ws.deserializeAttachment() as Attachment;
+      ws.serializeAttachment({ ...att, closing: true });
+      ws.close(4003, "left the room");
+    }
+    const first = sockets[0]?.deserializeAttachment() as Attachment | undefined;
+    if (first) this.#broadcast({ type: "presence", event: "left", userId, nickname: first.nickname }, userId);
   }
 
   #departed(ws: WebSocket) {
@@ -283,6 +291,11 @@ export class ChatRoom extends DurableObject<Env> {
         me.userId,
       );
     }
+  }
+
+  /** RPC from the history endpoint: the part of the history that DynamoDB may not have yet. */
+  async history(before: number, limit: number): Promise<RoomTail> {
+    return roomTail(this.#store, this.#outbox, before, limit);
   }
 
   /** Open sockets of a user, not counting those being closed. */

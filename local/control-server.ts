@@ -1,5 +1,5 @@
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import { closeServer, listen } from "./http.ts";
 import type { Stack, StandinName } from "./stack.ts";
 
 const NAMES = new Set<string>(["planetscale", "redis", "kafka", "dynamo", "fcm"]);
@@ -30,10 +30,6 @@ export async function startControlServer(stack: Stack): Promise<{ url: string; c
       res.writeHead(500, { "content-type": "text/plain" }).end(String(err));
     }
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
+  const port = await listen(server);
+  return { url: `http://127.0.0.1:${port}`, close: () => closeServer(server) };
 }

@@ -4,7 +4,8 @@
 import { mkdir } from "node:fs/promises";
 import type { Server } from "node:http";
 import { createRequire } from "node:module";
-import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import { closeServer, listen } from "../http.ts";
 
 export interface DynamoStandin {
   /** Base URL to give the client, e.g. `http://127.0.0.1:7104`. */
@@ -52,40 +53,19 @@ export async function startDynamoStandin(opts: DynamoStandinOptions = {}): Promi
   // default. Tests and `npm run dev` gain nothing from the wait, and ensureChatTable polls anyway.
   const server = dynalite({ path: opts.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, opts.port);
   let closing: Promise<void> | undefined;
 
   return {
     endpoint: `http://127.0.0.1:${port}`,
     port,
     close() {
-      closing ??= closeServer(server);
+      // dynalite's patched server.close stops the listener, waits for pending LevelDB operations and
+      // then closes the database; requests in flight get a grace period before their sockets are cut.
+      closing ??= closeServer(server, sleep(CLOSE_GRACE_MS, undefined, { ref: false }));
       return closing;
     },
   };
-}
-
-// dynalite's patched server.close stops the listener, waits for pending LevelDB operations and then
-// closes the database. The HTTP listener only finishes once every connection is gone, so idle
-// keep-alive sockets (fetch keeps them open) are dropped at once and busy ones after a grace period.
-function closeServer(server: Server): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
-    server.close((err?: Error) => {
-      clearTimeout(force);
-      if (err) reject(err);
-      else resolve();
-    });
-    server.closeIdleConnections();
-  });
 }
 
 // If LevelDB cannot be opened (most often: another process or stand-in still holds the directory's

@@ -18,7 +18,7 @@
  */
 import { createPublicKey, type KeyObject, randomBytes, verify } from "node:crypto";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import { closeServer, listen, readBody, sendJson } from "../http.ts";
 
 export interface FcmStandinOptions {
   /** 0 or undefined: a free port. Always listens on 127.0.0.1. */
@@ -222,14 +222,14 @@ export async function startFcmStandin(opts: FcmStandinOptions): Promise<FcmStand
       }
       case "DELETE /__sent":
         sent = [];
-        return new Reply(204, null);
+        return new Reply(204, undefined);
       case "GET /__stats":
         return new Reply(200, stats);
       case "POST /__unregister": {
         const token = (body as { token?: unknown })?.token;
         if (typeof token !== "string" || !token) return new Reply(400, { error: "token is required" });
         unregistered.add(token);
-        return new Reply(204, null);
+        return new Reply(204, undefined);
       }
       case "POST /__fail": {
         const { count, status, token } = (body ?? {}) as {
@@ -244,7 +244,7 @@ export async function startFcmStandin(opts: FcmStandinOptions): Promise<FcmStand
           return new Reply(400, { error: "status must be 429 or 5xx" });
         }
         failures.push({ count, status, ...(typeof token === "string" ? { token } : {}) });
-        return new Reply(204, null);
+        return new Reply(204, undefined);
       }
     }
     return undefined;
@@ -253,7 +253,9 @@ export async function startFcmStandin(opts: FcmStandinOptions): Promise<FcmStand
   async function handle(req: http.IncomingMessage): Promise<Reply> {
     const url = new URL(req.url ?? "/", "http://fcm.local");
     const method = req.method ?? "GET";
-    const raw = await readBody(req);
+    const bytes = await readBody(req, MAX_BODY_BYTES);
+    if (bytes === undefined) throw new Error("body too large");
+    const raw = bytes.toString("utf8");
     const type = req.headers["content-type"] ?? "";
     if (method === "POST" && url.pathname === "/token") {
       return issueToken(new URLSearchParams(raw));
@@ -281,30 +283,11 @@ export async function startFcmStandin(opts: FcmStandinOptions): Promise<FcmStand
 
   const server = http.createServer((req, res) => {
     handle(req).then(
-      (reply) => {
-        const headers = {
-          ...reply.headers,
-          ...(reply.body === null ? {} : { "content-type": "application/json" }),
-        };
-        res
-          .writeHead(reply.status, headers)
-          .end(reply.body === null ? undefined : JSON.stringify(reply.body));
-      },
-      (err: unknown) => {
-        res
-          .writeHead(500, { "content-type": "application/json" })
-          .end(JSON.stringify(fcmError(500, String(err)).body));
-      },
+      (reply) => sendJson(res, reply.status, reply.body, reply.headers),
+      (err: unknown) => sendJson(res, 500, fcmError(500, String(err)).body),
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, opts.port);
   const url = `http://127.0.0.1:${port}`;
   tokenUrl = `${url}/token`;
   return {
@@ -312,11 +295,7 @@ export async function startFcmStandin(opts: FcmStandinOptions): Promise<FcmStand
     port,
     tokenUrl,
     sent: () => [...sent],
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: () => closeServer(server),
   };
 }
 
@@ -349,20 +328,4 @@ function validateMessage(m: unknown): string | undefined {
     }
   }
   return undefined;
-}
-
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new Error("body too large"));
-        req.destroy();
-      } else chunks.push(c);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
 }

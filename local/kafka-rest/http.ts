@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { readBody, sendJson } from "../http.ts";
 import { ApiError } from "./errors.ts";
 
 /** Plenty for chat messages; stops a runaway client from filling memory. */
@@ -6,14 +7,9 @@ const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
 /** The parsed JSON body, or undefined when there is none (the client sends no body for e.g. a bare commit). */
 export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new ApiError(413, `request body larger than ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString("utf8").trim();
+  const raw = await readBody(req, MAX_BODY_BYTES);
+  if (raw === undefined) throw new ApiError(413, `request body larger than ${MAX_BODY_BYTES} bytes`);
+  const text = raw.toString("utf8").trim();
   if (text === "") return undefined;
   try {
     return JSON.parse(text);
@@ -22,24 +18,10 @@ export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-/** Every answer is JSON, errors included: the client calls `res.json()` before it looks at the status. */
-export function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  if (res.headersSent) return;
-  const payload = JSON.stringify(body);
-  res.writeHead(status, {
-    "content-type": "application/json",
-    "content-length": Buffer.byteLength(payload),
-    ...headers,
-  });
-  res.end(payload);
-}
-
-/** The error shape `UpstashError` is built from: `error` becomes its message. */
+/**
+ * The error shape `UpstashError` is built from: `error` becomes its message. Every answer is JSON,
+ * errors included: the client calls `res.json()` before it looks at the status.
+ */
 export function sendError(res: ServerResponse, status: number, message: string): void {
   const headers: Record<string, string> =
     status === 401 ? { "www-authenticate": 'Basic realm="kafka-rest stand-in"' } : {};

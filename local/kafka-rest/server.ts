@@ -1,11 +1,11 @@
 import { mkdir } from "node:fs/promises";
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
+import { closeServer, listen, sendJson } from "../http.ts";
 import { ApiError, badRequest } from "./errors.ts";
 import { ConsumerGroups, MAX_RECORDS_PER_CALL, OffsetStore } from "./groups.ts";
-import { hasValidBasicAuth, readJsonBody, sendError, sendJson } from "./http.ts";
+import { hasValidBasicAuth, readJsonBody, sendError } from "./http.ts";
 import type { Message, PartitionLog, Topic } from "./log.ts";
 import { LogStore, toMessage } from "./log.ts";
 import type { ProduceItem } from "./requests.ts";
@@ -136,33 +136,22 @@ export async function startKafkaStandin(opts: KafkaStandinOptions): Promise<Kafk
     void done.then(() => inflight.delete(done));
   });
 
+  let port: number;
   try {
-    await new Promise<void>((ready, fail) => {
-      server.once("error", fail);
-      server.listen({ port: opts.port ?? 0, host: "127.0.0.1" }, () => {
-        server.off("error", fail);
-        ready();
-      });
-    });
+    port = await listen(server, opts.port);
   } catch (err) {
     await groups.close();
     await offsets.close();
     await log.close();
     throw err;
   }
-  const port = (server.address() as AddressInfo).port;
 
   let closed: Promise<void> | undefined;
   async function shutdown(): Promise<void> {
     closing = true;
     // Long polls return now; produces already accepted finish their fsync before the files close.
     log.stopWaiting();
-    const stopped = new Promise<void>((done) => server.close(() => done()));
-    server.closeIdleConnections();
-    await Promise.allSettled([...inflight]);
-    // Keep-alive sockets would otherwise hold the port until the client drops them.
-    server.closeAllConnections();
-    await stopped;
+    await closeServer(server, Promise.allSettled([...inflight]));
     await groups.close();
     await offsets.close();
     await log.close();

@@ -8,8 +8,8 @@
 
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { createPool } from "mysql2/promise";
+import { closeServer, listen, readBody, sendJson } from "../http.ts";
 import { SessionManager } from "./sessions.ts";
 
 export interface PlanetscaleStandin {
@@ -107,11 +107,7 @@ export async function startPlanetscaleStandin(opts: PlanetscaleStandinOptions): 
     sendJson(res, 200, { ...outcome, timing });
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 0, "127.0.0.1", () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, opts.port);
   const userinfo = `${encodeURIComponent(opts.username)}:${encodeURIComponent(opts.password)}`;
 
   let closing: Promise<void> | undefined;
@@ -120,9 +116,7 @@ export async function startPlanetscaleStandin(opts: PlanetscaleStandinOptions): 
     port,
     close() {
       closing ??= (async () => {
-        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeAllConnections();
-        await stopped;
+        await closeServer(server);
         await sessions.close();
         await pool.end();
         // Let in-process clients (tests, the dev stack) read the FIN of their keep-alive sockets:
@@ -172,24 +166,13 @@ function safeDecode(text: string): string {
 
 /** Resolves to the parsed body, or undefined when it isn't JSON (an empty body counts as `{}`). */
 async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString("utf8");
+  const raw = await readBody(req, MAX_BODY_BYTES);
+  if (raw === undefined) return undefined;
+  const text = raw.toString("utf8");
   if (text.trim() === "") return {};
   try {
     return JSON.parse(text) as unknown;
   } catch {
     return undefined;
   }
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const payload = JSON.stringify(body);
-  res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(payload) });
-  res.end(payload);
 }

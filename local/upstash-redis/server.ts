@@ -14,7 +14,7 @@
  * `Upstash-Encoding: base64` switches result strings to base64, see encode.ts.
  */
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import { closeServer, listen, readBody, sendJson } from "../http.ts";
 import { RespError } from "../resp.ts";
 import { type Prepared, type PreparedCommand, prepareCommand } from "./commands.ts";
 import { type Entry, encodeResult, toEntry } from "./encode.ts";
@@ -52,45 +52,26 @@ export async function startRedisStandin(opts: RedisStandinOptions): Promise<Redi
   const pool = new RedisPool({ host: opts.redis.host, port: opts.redis.port, db: opts.redis.db, size: 4 });
   const server = http.createServer((req, res) => {
     handle(req, opts.token, pool).then(
-      ({ status, body }) => send(res, status, body),
+      ({ status, body }) => sendJson(res, status, body),
       (error: unknown) => {
         const status = error instanceof HttpError ? error.status : 500;
         if (status === 500) console.error("upstash-redis stand-in: unexpected error", error);
-        send(res, status, { error: error instanceof Error ? error.message : String(error) });
+        sendJson(res, status, { error: error instanceof Error ? error.message : String(error) });
       },
     );
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, opts.port);
 
   return {
     url: `http://127.0.0.1:${port}`,
     port,
     token: opts.token,
     async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // Keep-alive sockets would otherwise hold the port (the stack restarts stand-ins on the same port).
-      server.closeAllConnections();
-      await closed;
+      await closeServer(server);
       await pool.close();
     },
   };
-}
-
-function send(res: http.ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    "content-type": "application/json",
-    "content-length": Buffer.byteLength(text),
-  });
-  res.end(text);
 }
 
 interface Reply {
@@ -107,7 +88,8 @@ async function handle(req: http.IncomingMessage, token: string, pool: RedisPool)
   if (!authorized(req, url, token)) throw new HttpError(401, "Unauthorized");
 
   const base64 = String(req.headers["upstash-encoding"] ?? "").toLowerCase() === "base64";
-  const body = method === "GET" ? Buffer.alloc(0) : await readBody(req);
+  const body = method === "GET" ? Buffer.alloc(0) : await readBody(req, MAX_BODY_BYTES);
+  if (body === undefined) throw new HttpError(413, "ERR request body too large");
   const path = url.pathname;
 
   if (method !== "GET" && path === "/") {
@@ -129,26 +111,6 @@ function authorized(req: http.IncomingMessage, url: URL, token: string): boolean
   const header = req.headers.authorization;
   if (header !== undefined) return header === `Bearer ${token}`;
   return url.searchParams.get("_token") === token;
-}
-
-function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      chunks.push(chunk);
-      if (size > MAX_BODY_BYTES) {
-        // Drain the rest without keeping it, so the 413 can still be answered on this socket.
-        req.off("data", onData);
-        req.resume();
-        reject(new HttpError(413, "ERR request body too large"));
-      }
-    };
-    req.on("data", onData);
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
 }
 
 function parseJson(body: Buffer): unknown {

@@ -1,11 +1,11 @@
 // Conformance of the DynamoDB stand-in (dynalite) as seen through the Worker's own client
 // (workers/lib/dynamo.ts, signed with aws4fetch), plus the chat-table setup.
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DynamoStandin, startDynamoStandin } from "../../local/dynamo/server.ts";
+import { freePort } from "../../local/http.ts";
 import { chatTableDefinition, ensureChatTable } from "../../workers/lib/chat-table.ts";
 import { type ChatItem, createDynamo, type Dynamo, DynamoError } from "../../workers/lib/dynamo.ts";
 
@@ -30,16 +30,6 @@ function message(roomId: string, seq: number, text = `message ${seq}`): ChatItem
     text,
     sentAt: 1_700_000_000_000 + seq,
   };
-}
-
-/** A port that was free a moment ago, so the stand-in can be restarted on the same one. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
 }
 
 async function caught(promise: Promise<unknown>): Promise<unknown> {

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "@upstash/redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../local/http.ts";
 import { type RedisStandin, startRedisStandin } from "../../local/upstash-redis/server.ts";
 
 const REDIS = { host: "127.0.0.1", port: 6379 };
@@ -261,16 +262,6 @@ describe("upstash-redis stand-in", () => {
     expect(await redis.get(`${P}hits`)).toBe(400);
   });
 });
-
-/** A free TCP port on 127.0.0.1 for a throwaway redis-server. */
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as net.AddressInfo;
-  server.close();
-  await once(server, "close");
-  return port;
-}
 
 describe("upstash-redis stand-in when Redis goes away", () => {
   let port: number;

@@ -1,8 +1,8 @@
 import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { createKafkaRest, kafkaRestConfig } from "../../workers/api/chat/kafka-rest";
-import { DRAIN_BACKOFF } from "../../workers/api/chat/outbox";
+import { DRAIN_BACKOFF } from "../../durable-objects/chat-room/outbox";
 import type { ChatItem } from "../../workers/lib/dynamo.ts";
+import { createKafkaLog, kafkaConfig } from "../../workers/lib/kafka";
 import { chatFestival, join, stubOf } from "../worker/chat-helpers";
 import {
   alarmAt,
@@ -17,8 +17,8 @@ import {
   sendBurst,
   sleep,
 } from "../worker/chat-history-helpers";
+import type { SeededUser } from "../worker/fixtures";
 import { type ApiError, control } from "../worker/helpers";
-import type { SeededUser } from "../worker/reservations-helpers";
 
 /**
  * Invariant 3 under faults: every acked message reaches DynamoDB exactly once, in seq order, and is in
@@ -27,16 +27,19 @@ import type { SeededUser } from "../worker/reservations-helpers";
 
 /** The room's records as Kafka holds them, in log order (a fresh group reads the whole topic). */
 async function kafkaSeqs(festivalId: number): Promise<number[]> {
-  const kafka = createKafkaRest(kafkaRestConfig(env));
-  const group = `verify-${crypto.randomUUID()}`;
+  const reader = createKafkaLog(kafkaConfig(env)).consumer({
+    group: `verify-${crypto.randomUUID()}`,
+    instanceId: "reader",
+    topic: env.KAFKA_TOPIC,
+  });
   const seqs: number[] = [];
   for (;;) {
-    const records = await kafka.consume(group, "reader", env.KAFKA_TOPIC, 200);
+    const records = await reader.poll(200);
     if (!records.length) break;
     for (const r of records)
       if (r.key === String(festivalId)) seqs.push((JSON.parse(r.value) as ChatItem).seq);
   }
-  await kafka.removeInstance(group, "reader");
+  await reader.close();
   return seqs;
 }
 

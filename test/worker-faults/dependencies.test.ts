@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { type ApiError, api, control, signup } from "../worker/helpers";
+import { signup } from "../worker/fixtures";
+import { type ApiError, api, control } from "../worker/helpers";
 
 /** A dependency that is down is a 503 with Retry-After (DESIGN.md), never a 500, and recovers by itself. */
 describe("dependency outages", () => {

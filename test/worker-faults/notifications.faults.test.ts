@@ -3,9 +3,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import { retryPendingPushes } from "../../workers/api/notifications/notify";
 import { createLogger } from "../../workers/lib/logger";
 import { getServices } from "../../workers/lib/services";
+import { createFestival, createUser } from "../worker/fixtures";
 import { control } from "../worker/helpers";
 import { inbox, ofType, pushesTo, registerDevice } from "../worker/notifications-helpers";
-import { createFestival, createUser, reserve } from "../worker/reservations-helpers";
+import { reserve } from "../worker/reservations-helpers";
 
 const log = createLogger({ test: "notifications.faults" });
 

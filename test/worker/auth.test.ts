@@ -3,7 +3,8 @@ import { Client } from "@planetscale/database";
 import { sign } from "hono/jwt";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { V1AuthSignupResponse } from "../../workers/api/auth/v1_auth_signup";
-import { type ApiError, api, PASSWORD, signup, uniqueEmail } from "./helpers";
+import { PASSWORD, signup, uniqueEmail } from "./fixtures";
+import { type ApiError, api } from "./helpers";
 
 type Tokens = { accessToken: string; refreshToken: string };
 

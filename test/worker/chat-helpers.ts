@@ -1,8 +1,12 @@
 import { env, runDurableObjectAlarm, SELF } from "cloudflare:test";
-import type { ChatMessage, ClientFrame, ServerFrame } from "../../workers/api/chat/protocol";
+import type {
+  ChatMessage,
+  ClientFrame,
+  ServerFrame,
+} from "../../durable-objects/chat-room/contract/protocol";
 import { createChatRoom, joinChatRoom, roomStub } from "../../workers/api/chat/rooms";
 import { getServices } from "../../workers/lib/services";
-import { createFestival, createUsers, type SeededUser } from "./reservations-helpers";
+import { createFestival, createUsers, type SeededUser } from "./fixtures";
 
 export const services = () => getServices(env);
 

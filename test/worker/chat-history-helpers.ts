@@ -1,5 +1,5 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import type { OutboxState } from "../../workers/api/chat/outbox";
+import type { OutboxState } from "../../durable-objects/chat-room/outbox";
 import type { V1FestivalsMessagesGetResponse } from "../../workers/api/chat/v1_festivals_messages_get";
 import { type ChatConsumerOptions, runChatConsumer } from "../../workers/jobs/chat-consumer";
 import type { ChatItem } from "../../workers/lib/dynamo.ts";

@@ -2,7 +2,7 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ChatItem } from "../../workers/lib/dynamo.ts";
 import { chatFestival, connect, join, stubOf } from "./chat-helpers";
-import { createUsers } from "./reservations-helpers";
+import { createUsers } from "./fixtures";
 
 /** Reads the room object's own SQLite, as the outbox drainer (next issue) will. */
 function objectRows<T extends Record<string, SqlStorageValue>>(

@@ -1,6 +1,6 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { CHAT_LIMITS, type ServerFrame } from "../../workers/api/chat/protocol";
+import { CHAT_LIMITS, type ServerFrame } from "../../durable-objects/chat-room/contract/protocol";
 import { type ChatClient, chatFestival, join, stubOf } from "./chat-helpers";
 import { api } from "./helpers";
 

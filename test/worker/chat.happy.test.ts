@@ -1,12 +1,15 @@
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { PING_FRAME, PONG_FRAME } from "../../workers/api/chat/protocol";
-import { type ChatUnreadEvent, unreadEventsKey } from "../../workers/api/chat/unread-events";
+import { PING_FRAME, PONG_FRAME } from "../../durable-objects/chat-room/contract/protocol";
+import {
+  type ChatUnreadEvent,
+  unreadEventsKey,
+} from "../../durable-objects/chat-room/contract/unread-events";
 import type { V1MeChatRoomsGetResponse } from "../../workers/api/chat/v1_me_chat_rooms_get";
 import { chatRooms } from "../../workers/db/schema/chat";
 import { chatFestival, connect, eventually, join, services } from "./chat-helpers";
+import { createAdminUser, createUsers } from "./fixtures";
 import { api } from "./helpers";
-import { createAdminUser, createUsers } from "./reservations-helpers";
 
 const myRooms = (token: string) => api<V1MeChatRoomsGetResponse>("GET", "/v1/me/chat-rooms", { token });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CHAT_LIMITS } from "../../workers/api/chat/protocol";
+import { CHAT_LIMITS } from "../../durable-objects/chat-room/contract/protocol";
 import { DELETED_NICKNAME } from "../../workers/api/me/service";
 import { chatFestival, join } from "./chat-helpers";
 import {
@@ -13,8 +13,8 @@ import {
   runConsumer,
   sendBurst,
 } from "./chat-history-helpers";
+import { createAdminUser, createUsers } from "./fixtures";
 import { type ApiError, api } from "./helpers";
-import { createAdminUser, createUsers } from "./reservations-helpers";
 
 const { sendBurst: BURST } = CHAT_LIMITS;
 

@@ -1,12 +1,12 @@
 import { env } from "cloudflare:test";
 import { sign } from "hono/jwt";
 import { describe, expect, it } from "vitest";
+import { encodeIdentity, IDENTITY_HEADER } from "../../durable-objects/chat-room/contract/identity";
 import { issueAccessToken } from "../../workers/api/auth/tokens";
-import { encodeIdentity, IDENTITY_HEADER } from "../../workers/api/chat/identity";
 import { DELETED_NICKNAME } from "../../workers/api/me/service";
 import { chatFestival, connect, join } from "./chat-helpers";
+import { createAdminUser, createUsers } from "./fixtures";
 import { type ApiError, api } from "./helpers";
-import { createAdminUser, createUsers } from "./reservations-helpers";
 
 async function refusal(festivalId: number, token: string | undefined, opts?: Parameters<typeof connect>[2]) {
   const { res, client } = await connect(festivalId, token, opts);

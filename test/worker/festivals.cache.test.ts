@@ -5,8 +5,9 @@ import type { V1FestivalsGetResponse } from "../../workers/api/festivals/v1_fest
 import type { V1FestivalsListResponse } from "../../workers/api/festivals/v1_festivals_list";
 import { chatRooms } from "../../workers/db/schema/chat";
 import { getServices } from "../../workers/lib/services";
-import { createFestival, day, ids, list, setDayCounts, uniqueWord } from "./festivals.fixtures";
-import { api, createAdmin } from "./helpers";
+import { ids, list, setDayCounts } from "./festivals-helpers";
+import { createAdmin, day, postFestival, uniqueWord } from "./fixtures";
+import { api } from "./helpers";
 
 const get = (id: number, headers: Record<string, string> = {}) =>
   api<V1FestivalsGetResponse>("GET", `/v1/festivals/${id}`, { headers });
@@ -14,7 +15,7 @@ const get = (id: number, headers: Record<string, string> = {}) =>
 describe("festivals: HTTP caching", () => {
   it("sends an ETag and answers If-None-Match with 304 until the festival changes", async () => {
     const admin = await createAdmin();
-    const f = await createFestival(admin);
+    const f = await postFestival(admin);
     const first = await get(f.id);
     const etag = first.headers.get("etag");
     expect(etag).toMatch(/^"[0-9a-f]{32}"$/);
@@ -36,13 +37,13 @@ describe("festivals: HTTP caching", () => {
   it("does the same for list pages", async () => {
     const admin = await createAdmin();
     const category = uniqueWord("etag-");
-    await createFestival(admin, { category });
+    await postFestival(admin, { category });
     const path = `/v1/festivals?category=${category}`;
     const first = await api<V1FestivalsListResponse>("GET", path);
     const etag = first.headers.get("etag") ?? "";
     expect(first.headers.get("cache-control")).toBe("public, no-cache");
     expect((await api("GET", path, { headers: { "if-none-match": etag } })).status).toBe(304);
-    await createFestival(admin, { category });
+    await postFestival(admin, { category });
     const after = await api<V1FestivalsListResponse>("GET", path, { headers: { "if-none-match": etag } });
     expect(after.status).toBe(200);
     expect(after.body.items).toHaveLength(2);
@@ -55,7 +56,7 @@ describe("festivals: the server cache never hides an admin change", () => {
     const category = uniqueWord("inv-");
     const oldWord = uniqueWord("Old");
     const newWord = uniqueWord("New");
-    const f = await createFestival(admin, { category, title: `${oldWord} Festival`, capacity: 100 });
+    const f = await postFestival(admin, { category, title: `${oldWord} Festival`, capacity: 100 });
     // Warm every cache: detail, filtered list, text search.
     expect((await get(f.id)).body.title).toBe(`${oldWord} Festival`);
     expect((await list({ category })).items[0]?.title).toBe(`${oldWord} Festival`);
@@ -80,7 +81,7 @@ describe("festivals: the server cache never hides an admin change", () => {
   it("shows a cancellation at once", async () => {
     const admin = await createAdmin();
     const category = uniqueWord("inv-");
-    const f = await createFestival(admin, { category });
+    const f = await postFestival(admin, { category });
     expect((await get(f.id)).body.cancelled).toBe(false);
     expect((await list({ category, cancelled: "false" })).items).toHaveLength(1);
     await api("POST", `/v1/festivals/${f.id}/cancel`, { token: admin.token });
@@ -90,7 +91,7 @@ describe("festivals: the server cache never hides an admin change", () => {
 
   it("shows reservations in the remaining places within the 2 s bound", async () => {
     const admin = await createAdmin();
-    const f = await createFestival(admin, { capacity: 100, startDate: day(30), endDate: day(30) });
+    const f = await postFestival(admin, { capacity: 100, startDate: day(30), endDate: day(30) });
     expect((await get(f.id)).body.days[0]?.remaining).toBe(100);
     await setDayCounts(f.id, day(30), { reserved: 30, held: 5 });
     const changedAt = Date.now();
@@ -108,7 +109,7 @@ describe("festivals: the server cache never hides an admin change", () => {
 describe("festivals: chat room", () => {
   it("creates the festival's chat room with the festival", async () => {
     const admin = await createAdmin();
-    const f = await createFestival(admin);
+    const f = await postFestival(admin);
     const rooms = await getServices(env)
       .db.select()
       .from(chatRooms)

@@ -5,17 +5,9 @@ import type { V1FestivalsCreateRequest } from "../../workers/api/festivals/v1_fe
 import type { V1FestivalsGetResponse } from "../../workers/api/festivals/v1_festivals_get";
 import { festivalDays, festivals } from "../../workers/db/schema/festivals";
 import { getServices } from "../../workers/lib/services";
-import {
-  createFestival,
-  day,
-  dayRows,
-  festivalInput,
-  instant,
-  list,
-  setDayCounts,
-  uniqueWord,
-} from "./festivals.fixtures";
-import { type ApiError, api, createAdmin } from "./helpers";
+import { dayRows, list, setDayCounts } from "./festivals-helpers";
+import { createAdmin, day, festivalInput, instant, postFestival, uniqueWord } from "./fixtures";
+import { type ApiError, api } from "./helpers";
 
 describe("festivals: bad input is a 400 and writes nothing", () => {
   const cases: [string, (f: V1FestivalsCreateRequest) => unknown, string][] = [
@@ -86,7 +78,7 @@ describe("festivals: bad input is a 400 and writes nothing", () => {
 
   it("refuses a bad update and changes nothing", async () => {
     const admin = await createAdmin();
-    const f = await createFestival(admin);
+    const f = await postFestival(admin);
     for (const body of [
       { endDate: day(20) }, // now before startDate
       { saleClosesAt: instant(-48) }, // now before saleOpensAt
@@ -124,7 +116,7 @@ describe("festivals: bad input is a 400 and writes nothing", () => {
 describe("festivals: capacity against reservations", () => {
   it("refuses capacity below reserved + held with 422 and changes nothing", async () => {
     const admin = await createAdmin();
-    const f = await createFestival(admin, { capacity: 100 });
+    const f = await postFestival(admin, { capacity: 100 });
     await setDayCounts(f.id, day(31), { reserved: 30, held: 5 });
     const res = await api<ApiError>("PATCH", `/v1/festivals/${f.id}`, {
       token: admin.token,
@@ -160,7 +152,7 @@ describe("festivals: capacity against reservations", () => {
 
   it("refuses to drop a date that has reservations with 422", async () => {
     const admin = await createAdmin();
-    const f = await createFestival(admin);
+    const f = await postFestival(admin);
     await setDayCounts(f.id, day(32), { reserved: 1 });
     const res = await api<ApiError>("PATCH", `/v1/festivals/${f.id}`, {
       token: admin.token,
@@ -173,7 +165,7 @@ describe("festivals: capacity against reservations", () => {
 
   it("moves dates: new days take the given capacity, empty old days go, counts stay", async () => {
     const admin = await createAdmin();
-    const f = await createFestival(admin, { capacity: 100 });
+    const f = await postFestival(admin, { capacity: 100 });
     await setDayCounts(f.id, day(31), { reserved: 7, held: 2 });
     const res = await api<V1FestivalsGetResponse>("PATCH", `/v1/festivals/${f.id}`, {
       token: admin.token,
@@ -201,7 +193,7 @@ describe("festivals: capacity against reservations", () => {
 
   it("never loses reservations made while capacity changes", async () => {
     const admin = await createAdmin();
-    const f = await createFestival(admin, { capacity: 1000, startDate: day(30), endDate: day(30) });
+    const f = await postFestival(admin, { capacity: 1000, startDate: day(30), endDate: day(30) });
     const { db } = getServices(env);
     // The reservation engine's write: one conditional increment per place.
     const reserveOne = () =>

@@ -1,12 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { V1FestivalsGetResponse } from "../../workers/api/festivals/v1_festivals_get";
-import { createFestival, day, festivalInput, instant, list, uniqueWord } from "./festivals.fixtures";
-import { api, createAdmin } from "./helpers";
+import { list } from "./festivals-helpers";
+import { createAdmin, day, festivalInput, instant, postFestival, uniqueWord } from "./fixtures";
+import { api } from "./helpers";
 
 describe("festivals: create and read", () => {
   it("creates a festival with one inventory row per date and reads it back publicly", async () => {
     const admin = await createAdmin();
-    const created = await createFestival(admin, { title: "서울세계불꽃축제", capacity: 500 });
+    const created = await postFestival(admin, { title: "서울세계불꽃축제", capacity: 500 });
     expect(created).toMatchObject({
       title: "서울세계불꽃축제",
       startDate: day(30),
@@ -31,7 +32,7 @@ describe("festivals: create and read", () => {
 
   it("takes a capacity per date as a map", async () => {
     const admin = await createAdmin();
-    const created = await createFestival(admin, {
+    const created = await postFestival(admin, {
       startDate: day(40),
       endDate: day(41),
       capacity: { [day(40)]: 10, [day(41)]: 0 },
@@ -65,7 +66,7 @@ describe("festivals: create and read", () => {
 
   it("normalizes tags: trimmed and without duplicates", async () => {
     const admin = await createAdmin();
-    const created = await createFestival(admin, { tags: [" 불꽃 ", "불꽃", "night"] });
+    const created = await postFestival(admin, { tags: [" 불꽃 ", "불꽃", "night"] });
     expect(created.tags).toEqual(["불꽃", "night"]);
   });
 
@@ -76,7 +77,7 @@ describe("festivals: create and read", () => {
     const timezone = new Date().getUTCHours() >= 10 ? "Pacific/Kiritimati" : "Pacific/Pago_Pago";
     const localToday = new Intl.DateTimeFormat("en-CA", { timeZone: timezone }).format(new Date());
     expect(localToday).not.toBe(day(0));
-    const f = await createFestival(admin, {
+    const f = await postFestival(admin, {
       timezone,
       startDate: localToday,
       endDate: localToday,
@@ -92,26 +93,26 @@ describe("festivals: status from the clock, and the cancelled flag", () => {
     const admin = await createAdmin();
     const category = uniqueWord("status-");
     const base = { category, timezone: "UTC" };
-    const upcoming = await createFestival(admin, {
+    const upcoming = await postFestival(admin, {
       ...base,
       saleOpensAt: instant(24),
       saleClosesAt: instant(48),
       startDate: day(10),
       endDate: day(11),
     });
-    const onSale = await createFestival(admin, {
+    const onSale = await postFestival(admin, {
       ...base,
       saleOpensAt: instant(-1),
       saleClosesAt: instant(24),
     });
-    const ongoing = await createFestival(admin, {
+    const ongoing = await postFestival(admin, {
       ...base,
       saleOpensAt: instant(-100),
       saleClosesAt: instant(-50),
       startDate: day(-1),
       endDate: day(1),
     });
-    const ended = await createFestival(admin, {
+    const ended = await postFestival(admin, {
       ...base,
       saleOpensAt: instant(-500),
       saleClosesAt: instant(-400),
@@ -141,8 +142,8 @@ describe("festivals: status from the clock, and the cancelled flag", () => {
   it("marks a cancelled festival, keeps its time status, refuses changes, and cancels idempotently", async () => {
     const admin = await createAdmin();
     const category = uniqueWord("cancel-");
-    const f = await createFestival(admin, { category });
-    const kept = await createFestival(admin, { category });
+    const f = await postFestival(admin, { category });
+    const kept = await postFestival(admin, { category });
     const res = await api<V1FestivalsGetResponse>("POST", `/v1/festivals/${f.id}/cancel`, {
       token: admin.token,
       body: { reason: "태풍 예보" },
@@ -183,7 +184,7 @@ describe("festivals: input shapes", () => {
 
   it("accepts offsets in sale times and answers in UTC", async () => {
     const admin = await createAdmin();
-    const f = await createFestival(admin, {
+    const f = await postFestival(admin, {
       saleOpensAt: "2026-01-01T09:00:00+09:00",
       saleClosesAt: "2026-01-02T09:00:00+09:00",
       ...festivalInputDates(),

@@ -1,14 +1,7 @@
 import { describe, expect, it } from "vitest";
-import {
-  createFestival,
-  day,
-  festivalInput,
-  ids,
-  list,
-  setReservedCount,
-  uniqueWord,
-} from "./festivals.fixtures";
-import { api, createAdmin } from "./helpers";
+import { ids, list, setReservedCount } from "./festivals-helpers";
+import { createAdmin, day, festivalInput, postFestival, uniqueWord } from "./fixtures";
+import { api } from "./helpers";
 
 /** Random Hangul syllables: a Korean word no other festival has. */
 const hangulWord = (n = 4) =>
@@ -18,8 +11,8 @@ describe("festivals: text search", () => {
   it("finds Korean text inside words", async () => {
     const admin = await createAdmin();
     const category = uniqueWord("ko-");
-    const fireworks = await createFestival(admin, { category, title: "서울세계불꽃축제", description: "" });
-    const other = await createFestival(admin, { category, title: "진해군항제", description: "벚꽃" });
+    const fireworks = await postFestival(admin, { category, title: "서울세계불꽃축제", description: "" });
+    const other = await postFestival(admin, { category, title: "진해군항제", description: "벚꽃" });
     expect(ids(await list({ category, q: "불꽃" }))).toEqual([fireworks.id]);
     expect(ids(await list({ category, q: "세계불꽃축" }))).toEqual([fireworks.id]);
     expect(ids(await list({ category, q: "군항" }))).toEqual([other.id]);
@@ -27,7 +20,7 @@ describe("festivals: text search", () => {
 
     // Without any other filter: a word of its own, in the middle of a title.
     const word = hangulWord();
-    const alone = await createFestival(admin, { title: `안동${word}탈춤페스티벌` });
+    const alone = await postFestival(admin, { title: `안동${word}탈춤페스티벌` });
     expect(ids(await list({ q: word }))).toEqual([alone.id]);
     expect(ids(await list({ q: `동${word}탈` }))).toEqual([alone.id]);
   });
@@ -55,8 +48,8 @@ describe("festivals: text search", () => {
   it("finds English text inside words, case-insensitively and across spaces", async () => {
     const admin = await createAdmin();
     const category = uniqueWord("en-");
-    const jazz = await createFestival(admin, { category, title: "Jarasum Jazz Festival", tags: [] });
-    await createFestival(admin, {
+    const jazz = await postFestival(admin, { category, title: "Jarasum Jazz Festival", tags: [] });
+    await postFestival(admin, {
       category,
       title: "Busan International Film Festival",
       tags: [],
@@ -69,7 +62,7 @@ describe("festivals: text search", () => {
     expect((await list({ category, q: "festival" })).items).toHaveLength(2);
 
     const word = uniqueWord("Zq");
-    const alone = await createFestival(admin, { title: `The ${word.toUpperCase()}fest` });
+    const alone = await postFestival(admin, { title: `The ${word.toUpperCase()}fest` });
     expect(ids(await list({ q: word.slice(1).toLowerCase() }))).toEqual([alone.id]);
   });
 
@@ -77,15 +70,15 @@ describe("festivals: text search", () => {
     const admin = await createAdmin();
     const category = uniqueWord("rank-");
     const word = hangulWord(3);
-    const inDescription = await createFestival(admin, {
+    const inDescription = await postFestival(admin, {
       category,
       title: "보령머드축제",
       description: `바다와 ${word}`,
     });
-    const inTitle = await createFestival(admin, { category, title: `부산 ${word} 영화제`, description: "" });
-    const titleStart = await createFestival(admin, { category, title: `${word} 재즈`, description: "" });
-    const inTag = await createFestival(admin, { category, title: "태그", tags: [word], description: "" });
-    const inVenue = await createFestival(admin, {
+    const inTitle = await postFestival(admin, { category, title: `부산 ${word} 영화제`, description: "" });
+    const titleStart = await postFestival(admin, { category, title: `${word} 재즈`, description: "" });
+    const inTag = await postFestival(admin, { category, title: "태그", tags: [word], description: "" });
+    const inVenue = await postFestival(admin, {
       category,
       title: "장소",
       description: "",
@@ -100,16 +93,16 @@ describe("festivals: text search", () => {
     const admin = await createAdmin();
     const category = uniqueWord("gram-");
     // Holds the bigrams "ab" and "ba" of the query "abab", but not the text.
-    await createFestival(admin, { category, title: "ab xx ba", description: "", tags: [] });
-    const real = await createFestival(admin, { category, title: "xababx", description: "", tags: [] });
+    await postFestival(admin, { category, title: "ab xx ba", description: "", tags: [] });
+    const real = await postFestival(admin, { category, title: "xababx", description: "", tags: [] });
     expect(ids(await list({ category, q: "abab" }))).toEqual([real.id]);
   });
 
   it("answers one-character queries", async () => {
     const admin = await createAdmin();
     const category = uniqueWord("one-");
-    const f = await createFestival(admin, { category, title: "불꽃", description: "", tags: [] });
-    await createFestival(admin, { category, title: "재즈", description: "", tags: [] });
+    const f = await postFestival(admin, { category, title: "불꽃", description: "", tags: [] });
+    await postFestival(admin, { category, title: "재즈", description: "", tags: [] });
     expect(ids(await list({ category, q: "꽃" }))).toEqual([f.id]);
   });
 });
@@ -119,9 +112,9 @@ describe("festivals: filters", () => {
     const admin = await createAdmin();
     const category = uniqueWord("cat-");
     const region = uniqueWord("reg-");
-    const a = await createFestival(admin, { category, region: "부산" });
-    const b = await createFestival(admin, { category: "music", region });
-    const c = await createFestival(admin, { category, region });
+    const a = await postFestival(admin, { category, region: "부산" });
+    const b = await postFestival(admin, { category: "music", region });
+    const c = await postFestival(admin, { category, region });
     expect(ids(await list({ category }))).toEqual([a.id, c.id]);
     expect(ids(await list({ region }))).toEqual([b.id, c.id]);
     expect(ids(await list({ category, region }))).toEqual([c.id]);
@@ -131,7 +124,7 @@ describe("festivals: filters", () => {
   it("keeps festivals overlapping [from, to], edges included", async () => {
     const admin = await createAdmin();
     const category = uniqueWord("dates-");
-    const f = (startDate: string, endDate: string) => createFestival(admin, { category, startDate, endDate });
+    const f = (startDate: string, endDate: string) => postFestival(admin, { category, startDate, endDate });
     const before = await f(day(50), day(54));
     const touchesFrom = await f(day(55), day(60));
     const inside = await f(day(61), day(62));
@@ -151,7 +144,7 @@ describe("festivals: filters", () => {
     const admin = await createAdmin();
     const category = uniqueWord("geo-");
     const at = (name: string, lat: number, lng: number) =>
-      createFestival(admin, { category, venue: { name, address: name, lat, lng } });
+      postFestival(admin, { category, venue: { name, address: name, lat, lng } });
     // Around Seoul City Hall (37.5663, 126.9779).
     const yeouido = await at("여의도 한강공원", 37.5284, 126.9327); // ~5.8 km
     const incheon = await at("인천", 37.4563, 126.7052); // ~26.5 km
@@ -168,11 +161,11 @@ describe("festivals: filters", () => {
   it("finds festivals across the antimeridian", async () => {
     const admin = await createAdmin();
     const category = uniqueWord("fiji-");
-    const east = await createFestival(admin, {
+    const east = await postFestival(admin, {
       category,
       venue: { name: "e", address: "e", lat: -17, lng: -179.95 },
     });
-    const west = await createFestival(admin, {
+    const west = await postFestival(admin, {
       category,
       venue: { name: "w", address: "w", lat: -17, lng: 179.95 },
     });
@@ -187,9 +180,9 @@ describe("festivals: filters", () => {
     const admin = await createAdmin();
     const category = uniqueWord("pop-");
     const [a, b, c] = [
-      await createFestival(admin, { category }),
-      await createFestival(admin, { category }),
-      await createFestival(admin, { category }),
+      await postFestival(admin, { category }),
+      await postFestival(admin, { category }),
+      await postFestival(admin, { category }),
     ];
     if (!a || !b || !c) throw new Error("unreachable");
     await setReservedCount(a.id, 10);
@@ -239,7 +232,7 @@ describe("festivals: cursor pages", () => {
       const category = uniqueWord("page-");
       const word = uniqueWord("Pg");
       const make = async (offset: number, reserved: number) => {
-        const f = await createFestival(admin, {
+        const f = await postFestival(admin, {
           category,
           title: offset % 2 ? `${word} festival` : `Festival ${word}`,
           startDate: day(20 + offset),
@@ -267,7 +260,7 @@ describe("festivals: cursor pages", () => {
     const category = uniqueWord("order-");
     const made: number[] = [];
     for (let i = 0; i < 23; i++)
-      made.push((await createFestival(admin, { category, startDate: day(60), endDate: day(60) })).id);
+      made.push((await postFestival(admin, { category, startDate: day(60), endDate: day(60) })).id);
     const first = await list({ category });
     expect(ids(first)).toEqual(made.slice(0, 20));
     expect(first.nextCursor).toBeTruthy();

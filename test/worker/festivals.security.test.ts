@@ -1,8 +1,9 @@
 import { sign } from "hono/jwt";
 import { describe, expect, it } from "vitest";
 import type { V1FestivalsGetResponse } from "../../workers/api/festivals/v1_festivals_get";
-import { createFestival, festivalInput, list, uniqueWord } from "./festivals.fixtures";
-import { type ApiError, api, createAdmin, signup } from "./helpers";
+import { list } from "./festivals-helpers";
+import { createAdmin, festivalInput, postFestival, signup, uniqueWord } from "./fixtures";
+import { type ApiError, api } from "./helpers";
 
 describe("festivals: only admins manage festivals", () => {
   it("answers 401 without a token or with a bad one, 403 to a user, and writes nothing", async () => {
@@ -37,7 +38,7 @@ describe("festivals: only admins manage festivals", () => {
   it("refuses updates and cancellation from users and strangers, and changes nothing", async () => {
     const admin = await createAdmin();
     const user = await signup();
-    const f = await createFestival(admin);
+    const f = await postFestival(admin);
     for (const [method, path, body] of [
       ["PATCH", `/v1/festivals/${f.id}`, { title: "탈취" }],
       ["POST", `/v1/festivals/${f.id}/cancel`, {}],
@@ -52,7 +53,7 @@ describe("festivals: only admins manage festivals", () => {
 
   it("lets anyone read without a token", async () => {
     const admin = await createAdmin();
-    const f = await createFestival(admin);
+    const f = await postFestival(admin);
     expect((await api("GET", `/v1/festivals/${f.id}`)).status).toBe(200);
     expect((await api("GET", "/v1/festivals?limit=1")).status).toBe(200);
   });

@@ -2,12 +2,11 @@ import { createExecutionContext, env } from "cloudflare:test";
 import { eq, inArray } from "drizzle-orm";
 import type { V1MeDevicesPostResponse } from "../../workers/api/notifications/v1_me_devices_post";
 import type { V1MeNotificationsGetResponse } from "../../workers/api/notifications/v1_me_notifications_get";
-import { festivalDays, festivals } from "../../workers/db/schema/festivals";
 import { users } from "../../workers/db/schema/users";
 import { reminderJob } from "../../workers/jobs/reminders";
 import { createLogger } from "../../workers/lib/logger";
+import { createFestival, db, seoulDay } from "./fixtures";
 import { api } from "./helpers";
-import { db, seoulDay, TZ } from "./reservations-helpers";
 
 /** What the push stand-in recorded (it only records sends whose OAuth token came from a verified JWT). */
 export interface SentPush {
@@ -68,33 +67,16 @@ export const ofType = (page: V1MeNotificationsGetResponse, type: string) =>
 export async function festivalOn(daysAhead: number, capacity = 50) {
   const day = seoulDay(daysAhead);
   const start = new Date(`${day}T00:00:00+09:00`);
-  const now = Date.now();
-  const [row] = await db()
-    .insert(festivals)
-    .values({
-      title: `알림 축제 ${daysAhead}`,
-      description: "notifications test",
-      category: "music",
-      region: "seoul",
-      venueName: "한강공원",
-      venueAddress: "서울",
-      lat: 37.5,
-      lng: 127,
-      startDate: day,
-      endDate: day,
-      timezone: TZ,
-      startsAt: start,
-      endsAt: new Date(start.getTime() + 86_400_000),
-      perUserLimit: 4,
-      saleOpensAt: new Date(now - 3600_000),
-      saleClosesAt: new Date(start.getTime() - 3600_000),
-      tags: [],
-      searchTitle: "알림 축제",
-      searchText: "알림 축제",
-    })
-    .$returningId();
-  const id = (row as { id: number }).id;
-  await db().insert(festivalDays).values({ festivalId: id, day, capacity });
+  const { id } = await createFestival({
+    firstDay: daysAhead,
+    dayCount: 1,
+    capacity,
+    title: `알림 축제 ${daysAhead}`,
+    description: "notifications test",
+    saleClosesAt: new Date(start.getTime() - 3600_000),
+    searchTitle: "알림 축제",
+    searchText: "알림 축제",
+  });
   return { id, day, start: start.getTime() };
 }
 

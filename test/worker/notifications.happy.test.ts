@@ -6,9 +6,10 @@ import type { V1MeDevicesGetResponse } from "../../workers/api/notifications/v1_
 import type { V1MeNotificationsReadAllPostResponse } from "../../workers/api/notifications/v1_me_notifications_read_all_post";
 import type { V1MeNotificationsUnreadCountGetResponse } from "../../workers/api/notifications/v1_me_notifications_unread_count_get";
 import { getServices } from "../../workers/lib/services";
+import { createAdminUser, createFestival, createUser } from "./fixtures";
 import { api } from "./helpers";
 import { inbox, newDeviceToken, ofType, pushesTo, registerDevice } from "./notifications-helpers";
-import { createAdminUser, createFestival, createUser, reserve } from "./reservations-helpers";
+import { reserve } from "./reservations-helpers";
 
 const s = () => getServices(env);
 

@@ -1,6 +1,9 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { type ChatUnreadEvent, publishUnreadEvent } from "../../workers/api/chat/unread-events";
+import {
+  type ChatUnreadEvent,
+  publishUnreadEvent,
+} from "../../durable-objects/chat-room/contract/unread-events";
 import {
   CHAT_PUSH_WINDOW_S,
   chatWindowKey,
@@ -11,6 +14,7 @@ import { retryPendingPushes } from "../../workers/api/notifications/notify";
 import type { V1MeDevicesGetResponse } from "../../workers/api/notifications/v1_me_devices_get";
 import { createLogger } from "../../workers/lib/logger";
 import { getServices, type Services } from "../../workers/lib/services";
+import { createFestival, createUser } from "./fixtures";
 import { api } from "./helpers";
 import {
   failNextSends,
@@ -20,7 +24,7 @@ import {
   registerDevice,
   unregisterAtFcm,
 } from "./notifications-helpers";
-import { createFestival, createUser, reserve } from "./reservations-helpers";
+import { reserve } from "./reservations-helpers";
 
 const log = createLogger({ test: "notifications.push" });
 

@@ -2,6 +2,7 @@ import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { notifications, reminderDeliveries } from "../../workers/db/schema/notifications";
 import { reservations } from "../../workers/db/schema/reservations";
+import { createUsers, db } from "./fixtures";
 import { api } from "./helpers";
 import {
   festivalOn,
@@ -13,7 +14,7 @@ import {
   runReminderCron,
   setOffsets,
 } from "./notifications-helpers";
-import { createUsers, db, reserve } from "./reservations-helpers";
+import { reserve } from "./reservations-helpers";
 
 const REMINDER = "reservation.reminder";
 

@@ -3,9 +3,9 @@ import { describe, expect, it } from "vitest";
 import { notify } from "../../workers/api/notifications/notify";
 import type { V1MeDevicesGetResponse } from "../../workers/api/notifications/v1_me_devices_get";
 import { getServices } from "../../workers/lib/services";
+import { createUser } from "./fixtures";
 import { type ApiError, api } from "./helpers";
 import { inbox, newDeviceToken, registerDevice } from "./notifications-helpers";
-import { createUser } from "./reservations-helpers";
 
 const ROUTES: [string, string, unknown?][] = [
   ["GET", "/v1/me/notifications"],

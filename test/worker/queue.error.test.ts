@@ -1,12 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { createAdminUser, createFestival, createUsers, type SeededUser } from "./fixtures";
 import { type ApiError, api } from "./helpers";
-import {
-  createAdminUser,
-  createFestival,
-  createUsers,
-  reserve,
-  type SeededUser,
-} from "./reservations-helpers";
+import { reserve } from "./reservations-helpers";
 import { joinQueue, queueMe, salesView } from "./sales-helpers";
 
 const code = (res: { body: unknown }) => (res.body as ApiError).error?.code;

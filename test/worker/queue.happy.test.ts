@@ -1,12 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { createAdminUser, createFestival, createUsers, type SeededUser } from "./fixtures";
 import { api } from "./helpers";
-import {
-  createAdminUser,
-  createFestival,
-  createUsers,
-  reserve,
-  type SeededUser,
-} from "./reservations-helpers";
+import { reserve } from "./reservations-helpers";
 import { joinQueue, type QueueStatus, queueMe, salesView, setQueueOpensAt } from "./sales-helpers";
 
 const MIN = 60_000;

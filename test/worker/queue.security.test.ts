@@ -1,8 +1,9 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { mintAdmissionToken } from "../../workers/api/sales/admission-token";
+import { createFestival, createUsers, type SeededUser } from "./fixtures";
 import { type ApiError, api } from "./helpers";
-import { createFestival, createUsers, reserve, type SeededUser } from "./reservations-helpers";
+import { reserve } from "./reservations-helpers";
 import { joinQueue } from "./sales-helpers";
 
 const MIN = 60_000;

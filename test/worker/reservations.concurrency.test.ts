@@ -1,14 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { ApiError } from "./helpers";
-import { api } from "./helpers";
-import {
-  createFestival,
-  createUser,
-  createUsers,
-  dbState,
-  type ReservationBody,
-  reserve,
-} from "./reservations-helpers";
+import { createFestival, createUser, createUsers } from "./fixtures";
+import { type ApiError, api } from "./helpers";
+import { dbState, type ReservationBody, reserve } from "./reservations-helpers";
 
 describe("reservations under sale-day concurrency", () => {
   it("sells exactly the capacity to 300 users racing for 50 places", async () => {

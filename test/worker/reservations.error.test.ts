@@ -2,16 +2,9 @@ import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { festivalDays } from "../../workers/db/schema/festivals";
 import { reservations } from "../../workers/db/schema/reservations";
+import { createFestival, createUser, db, seoulDay } from "./fixtures";
 import { type ApiError, api } from "./helpers";
-import {
-  createFestival,
-  createUser,
-  db,
-  dbState,
-  type ReservationBody,
-  reserve,
-  seoulDay,
-} from "./reservations-helpers";
+import { dbState, type ReservationBody, reserve } from "./reservations-helpers";
 
 const errorOf = (r: { body: unknown }) => (r.body as ApiError).error;
 

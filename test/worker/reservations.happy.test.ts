@@ -1,14 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { V1MeReservationsGetResponse } from "../../workers/api/reservations/v1_me_reservations_get";
-import { type ApiError, api, signup } from "./helpers";
-import {
-  createAdminUser,
-  createFestival,
-  createUser,
-  dbState,
-  type ReservationBody,
-  reserve,
-} from "./reservations-helpers";
+import { createAdminUser, createFestival, createUser, signup } from "./fixtures";
+import { type ApiError, api } from "./helpers";
+import { dbState, type ReservationBody, reserve } from "./reservations-helpers";
 
 const CODE = /^SP-\d+-[A-Z2-7]{24}$/;
 

@@ -1,13 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { createAdminUser, createFestival, createUser } from "./fixtures";
 import { type ApiError, api } from "./helpers";
-import {
-  createAdminUser,
-  createFestival,
-  createUser,
-  dbState,
-  type ReservationBody,
-  reserve,
-} from "./reservations-helpers";
+import { dbState, type ReservationBody, reserve } from "./reservations-helpers";
 
 describe("reservations: who sees and changes what", () => {
   it("hides another user's reservation (404, like a missing one) and does not let them cancel it", async () => {

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { type ApiResponse, api, createAdmin, type TestUser } from "./helpers";
+import { createAdmin, type TestUser } from "./fixtures";
+import { type ApiResponse, api } from "./helpers";
 
 /**
  * Checks every route in the OpenAPI document, so a new route cannot skip them: protected routes
@@ -7,17 +8,21 @@ import { type ApiResponse, api, createAdmin, type TestUser } from "./helpers";
  * path parameters are a 4xx, and nothing here is ever answered with a 5xx.
  */
 interface Operation {
+  operationId?: string;
   security?: unknown[];
   requestBody?: { content?: Record<string, unknown> };
+  responses?: Record<string, unknown>;
 }
-type Doc = { paths: Record<string, Record<string, Operation>> };
+type Doc = { servers?: { url: string }[]; paths: Record<string, Record<string, Operation>> };
 
 const METHODS = new Set(["get", "post", "put", "patch", "delete"]);
 let routes: { method: string; path: string; op: Operation }[] = [];
+let servers: Doc["servers"];
 let admin: TestUser;
 
 beforeAll(async () => {
   const doc = await api<Doc>("GET", "/v1/openapi.json");
+  servers = doc.body.servers;
   routes = Object.entries(doc.body.paths).flatMap(([path, ops]) =>
     Object.entries(ops)
       .filter(([method]) => METHODS.has(method))
@@ -42,6 +47,20 @@ describe("every route", () => {
     ]) {
       expect(paths).toContain(p);
     }
+  });
+
+  it("serves a document client generators can use: servers, a unique operationId and 500/503 everywhere", () => {
+    expect(servers?.length).toBeGreaterThan(0);
+    expect(routes.length).toBeGreaterThan(0);
+    const missing = routes.flatMap(({ method, path, op }) => [
+      ...(op.operationId ? [] : [`${method} ${path}: operationId`]),
+      // Public operations say so (`security: []`) instead of leaving it to a global default.
+      ...(Array.isArray(op.security) ? [] : [`${method} ${path}: security`]),
+      ...["500", "503"].filter((s) => !op.responses?.[s]).map((s) => `${method} ${path}: ${s}`),
+    ]);
+    expect(missing).toEqual([]);
+    const ids = routes.map((r) => r.op.operationId);
+    expect(new Set(ids).size).toBe(ids.length);
   });
 
   it("refuses a missing or bad token on protected routes with a 401 envelope", async () => {

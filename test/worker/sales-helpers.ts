@@ -8,8 +8,9 @@ import { festivals } from "../../workers/db/schema/festivals";
 import { waitlistEntries } from "../../workers/db/schema/sales";
 import { waitlistJob } from "../../workers/jobs/waitlist";
 import { createLogger } from "../../workers/lib/logger";
+import { db, type SeededUser } from "./fixtures";
 import { api } from "./helpers";
-import { db, dbState, type SeededUser } from "./reservations-helpers";
+import { dbState } from "./reservations-helpers";
 
 export type QueueStatus = V1FestivalsQueuePostResponse;
 export type WaitlistEntry = V1FestivalsWaitlistPostResponse;

@@ -1,14 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { createFestival, createUsers, type SeededUser, seoulDay } from "./fixtures";
 import { type ApiError, api } from "./helpers";
-import {
-  createFestival,
-  createUsers,
-  dbState,
-  type ReservationBody,
-  reserve,
-  type SeededUser,
-  seoulDay,
-} from "./reservations-helpers";
+import { dbState, type ReservationBody, reserve } from "./reservations-helpers";
 import { entryStatus, expectWithinCapacity, joinWaitlist, myEntries } from "./sales-helpers";
 
 const code = (res: { body: unknown }) => (res.body as ApiError).error?.code;

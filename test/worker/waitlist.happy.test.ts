@@ -1,13 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { createAdminUser, createFestival, createUsers, type SeededUser } from "./fixtures";
 import { type ApiError, api } from "./helpers";
-import {
-  createAdminUser,
-  createFestival,
-  createUsers,
-  type ReservationBody,
-  reserve,
-  type SeededUser,
-} from "./reservations-helpers";
+import { type ReservationBody, reserve } from "./reservations-helpers";
 import {
   entryStatus,
   expectWithinCapacity,

@@ -1,7 +1,5 @@
 import { swaggerUI } from "@hono/swagger-ui";
-import { OpenAPIHono } from "@hono/zod-openapi";
 import { requestId } from "hono/request-id";
-import { errorBody } from "../lib/errors";
 import { registerV1AuthLogin } from "./auth/v1_auth_login";
 import { registerV1AuthLogout } from "./auth/v1_auth_logout";
 import { registerV1AuthRefresh } from "./auth/v1_auth_refresh";
@@ -9,7 +7,6 @@ import { registerV1AuthSignup } from "./auth/v1_auth_signup";
 import { registerChatRoutes } from "./chat/routes";
 import { registerFestivalRoutes } from "./festivals/routes";
 import { registerV1Health } from "./health/v1_health";
-import type { HonoEnv } from "./hono-env";
 import { registerV1MeDelete } from "./me/v1_me_delete";
 import { registerV1MeGet } from "./me/v1_me_get";
 import { registerV1MePatch } from "./me/v1_me_patch";
@@ -17,23 +14,21 @@ import { notFound, onError } from "./middleware/errors";
 import { init } from "./middleware/init";
 import { registerNotificationRoutes } from "./notifications/routes";
 import { registerReservationRoutes } from "./reservations/routes";
+import { type App, newRouter } from "./router";
 import { registerSalesRoutes } from "./sales/routes";
 
-/** Routes share this factory so a zod failure anywhere answers the same 400 envelope. */
-export function newRouter() {
-  return new OpenAPIHono<HonoEnv>({
-    defaultHook: (result, c) => {
-      if (result.success) return;
-      const issues = result.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
-      return c.json(
-        errorBody(c.get("requestId"), "validation.failed", "The request is not valid", { issues }),
-        400,
-      );
-    },
-  });
-}
-
-export type App = ReturnType<typeof newRouter>;
+/** The document's header; `local/openapi.ts` writes the same document to a file without a server. */
+export const OPENAPI_CONFIG = {
+  openapi: "3.1.0",
+  info: {
+    title: "somsom-party API",
+    version: "1.0.0",
+    description:
+      "Festival reservations and real-time chat. Every error is the `Error` envelope; each response names its `error.code`s.",
+  },
+  // Relative, so generated clients and Swagger UI call whichever deployment served the document.
+  servers: [{ url: "/", description: "This deployment" }],
+} satisfies Parameters<App["getOpenAPI31Document"]>[0];
 
 export function createApp(): App {
   const app = newRouter();
@@ -56,11 +51,24 @@ export function createApp(): App {
   registerChatRoutes(app);
   registerNotificationRoutes(app);
 
-  app.doc31("/v1/openapi.json", {
-    openapi: "3.1.0",
-    info: { title: "somsom-party API", version: "1.0.0" },
+  app.doc31("/v1/openapi.json", OPENAPI_CONFIG);
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+    description: "The access token from /v1/auth/login, /v1/auth/signup or /v1/auth/refresh",
   });
-  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
-  app.get("/v1/docs", swaggerUI({ url: "/v1/openapi.json" }));
+  // Swagger UI's files are static assets copied from swagger-ui-dist at build time (web/vite.config.ts):
+  // no CDN and no inline script, so the page works offline and under a strict CSP.
+  app.get(
+    "/v1/docs",
+    swaggerUI({
+      url: "/v1/openapi.json",
+      title: "somsom-party API",
+      manuallySwaggerUIHtml: () =>
+        '<div id="swagger-ui"></div><link rel="stylesheet" href="/vendor/swagger-ui/swagger-ui.css" />' +
+        '<script src="/vendor/swagger-ui/swagger-ui-bundle.js"></script><script src="/vendor/swagger-ui/init.js"></script>',
+    }),
+  );
   return app;
 }

@@ -1,6 +1,6 @@
-import { createKafkaRest, type KafkaRecord, kafkaRestConfig } from "../api/chat/kafka-rest";
 import { roomStub } from "../api/chat/rooms";
 import { BATCH_WRITE_MAX, type ChatItem, type Dynamo, isDynamoError } from "../lib/dynamo.ts";
+import { createKafkaLog, type KafkaRecord, kafkaConfig } from "../lib/kafka";
 import type { Logger } from "../lib/logger";
 import { getServices } from "../lib/services";
 import type { Job } from "./index";
@@ -58,10 +58,13 @@ export async function runChatConsumer(
   log: Logger,
   opts: ChatConsumerOptions,
 ): Promise<ChatConsumerReport> {
-  const kafka = createKafkaRest(kafkaRestConfig(env));
-  const { dynamo } = getServices(env);
-  const group = env.KAFKA_CONSUMER_GROUP;
   const instanceId = `run-${crypto.randomUUID()}`;
+  const consumer = createKafkaLog(kafkaConfig(env)).consumer({
+    group: env.KAFKA_CONSUMER_GROUP,
+    instanceId,
+    topic: env.KAFKA_TOPIC,
+  });
+  const { dynamo } = getServices(env);
   const deadline = Date.now() + opts.budgetMs;
   const reserveMs = Math.min(WRITE_RESERVE_MS, opts.budgetMs / 4);
   const report: ChatConsumerReport = { records: 0, written: 0, commits: 0, stoppedBy: "budget" };
@@ -70,7 +73,7 @@ export async function runChatConsumer(
   const stop = async (why: ChatConsumerReport["stoppedBy"]) => {
     report.stoppedBy = why;
     // With auto-commit off, removing the instance commits nothing; it frees its partitions at once.
-    await kafka.removeInstance(group, instanceId).catch((error) => {
+    await consumer.close().catch((error) => {
       log.warn("could not remove the consumer instance", { error, instanceId });
     });
     return report;
@@ -81,7 +84,7 @@ export async function runChatConsumer(
     if (waitMs < MIN_POLL_MS) return stop("budget");
     let records: KafkaRecord[];
     try {
-      records = await kafka.consume(group, instanceId, env.KAFKA_TOPIC, waitMs);
+      records = await consumer.poll(waitMs);
       kafkaFailures = 0;
     } catch (error) {
       kafkaFailures += 1;
@@ -104,7 +107,7 @@ export async function runChatConsumer(
       return report;
     }
     try {
-      await kafka.commit(group, instanceId, nextOffsets(records));
+      await consumer.commit(records);
       report.commits += 1;
     } catch (error) {
       // Written but not committed: the next run gets this batch again and overwrites the same items.
@@ -195,17 +198,6 @@ async function markRooms(env: Env, items: ChatItem[], log: Logger): Promise<void
   );
   const failed = results.filter((r) => r.status === "rejected");
   if (failed.length) log.warn("chat consumer: rooms not told what is persisted", { count: failed.length });
-}
-
-/** Kafka commits name the next offset to read. */
-function nextOffsets(records: KafkaRecord[]) {
-  const next = new Map<string, { topic: string; partition: number; offset: number }>();
-  for (const r of records) {
-    const key = `${r.topic}/${r.partition}`;
-    const offset = Math.max(next.get(key)?.offset ?? 0, r.offset + 1);
-    next.set(key, { topic: r.topic, partition: r.partition, offset });
-  }
-  return [...next.values()];
 }
 
 const backoffMs = (attempt: number, firstMs = 1_000, maxMs = 10_000) =>

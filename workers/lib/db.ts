@@ -8,3 +8,6 @@ export function createDb(url: string) {
 }
 
 export type Db = ReturnType<typeof createDb>;
+
+/** The handle inside `db.transaction(async (tx) => ...)`: helpers that must join the caller's transaction take it. */
+export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];

@@ -1,3 +1,5 @@
+import { sign } from "hono/jwt";
+
 /**
  * Firebase Cloud Messaging, HTTP v1. Auth is Google's service-account flow: an RS256 JWT signed
  * with the account's private key is exchanged at the token endpoint for a one-hour access token,
@@ -62,45 +64,15 @@ interface CachedToken {
 }
 const tokens = new Map<string, CachedToken>();
 const inflight = new Map<string, Promise<CachedToken>>();
-const keys = new Map<string, Promise<CryptoKey>>();
 
-const b64url = (bytes: ArrayBuffer | Uint8Array) => {
-  let s = "";
-  for (const b of new Uint8Array(bytes)) s += String.fromCharCode(b);
-  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-};
-const b64urlJson = (v: unknown) => b64url(new TextEncoder().encode(JSON.stringify(v)));
-
-function importPrivateKey(pem: string): Promise<CryptoKey> {
-  let key = keys.get(pem);
-  if (!key) {
-    const body = pem.replace(/-----(BEGIN|END) PRIVATE KEY-----/g, "").replace(/\s+/g, "");
-    const der = Uint8Array.from(atob(body), (c) => c.charCodeAt(0));
-    key = crypto.subtle.importKey("pkcs8", der, { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, false, [
-      "sign",
-    ]);
-    key.catch(() => keys.delete(pem));
-    keys.set(pem, key);
-  }
-  return key;
-}
-
-export async function signAssertion(
-  sa: ServiceAccount,
-  audience: string,
-  nowMs = Date.now(),
-): Promise<string> {
+/** The assertion Google exchanges for an access token: RS256 with the account's PKCS#8 key, one hour. */
+export function signAssertion(sa: ServiceAccount, audience: string, nowMs = Date.now()): Promise<string> {
   const iat = Math.floor(nowMs / 1000);
-  const unsigned = `${b64urlJson({ alg: "RS256", typ: "JWT" })}.${b64urlJson({
-    iss: sa.client_email,
-    scope: SCOPE,
-    aud: audience,
-    iat,
-    exp: iat + 3600,
-  })}`;
-  const key = await importPrivateKey(sa.private_key);
-  const sig = await crypto.subtle.sign("RSASSA-PKCS1-v1_5", key, new TextEncoder().encode(unsigned));
-  return `${unsigned}.${b64url(sig)}`;
+  return sign(
+    { iss: sa.client_email, scope: SCOPE, aud: audience, iat, exp: iat + 3600 },
+    sa.private_key,
+    "RS256",
+  );
 }
 
 async function exchange(sa: ServiceAccount, tokenUrl: string): Promise<CachedToken> {

@@ -94,13 +94,10 @@ export async function login(
 }
 
 function throttled(retryAfterSeconds: number) {
-  return new AppError(
-    429,
-    "auth.too_many_attempts",
-    "Too many login attempts; try again later",
-    { retryAfterSeconds },
-    { "Retry-After": String(retryAfterSeconds) },
-  );
+  return new AppError(429, "auth.too_many_attempts", "Too many login attempts; try again later", {
+    details: { retryAfterSeconds },
+    headers: { "Retry-After": String(retryAfterSeconds) },
+  });
 }
 
 export async function refresh(s: Services, env: Env, refreshToken: string): Promise<TokenPair> {

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
-import type { App } from "../app";
+import type { App } from "../router";
 import { EmailSchema, TokenPairSchema } from "./schemas";
 import { login } from "./service";
 
@@ -13,15 +13,14 @@ export type V1AuthLoginResponse = z.infer<typeof TokenPairSchema>;
 const route = createRoute({
   method: "post",
   path: "/v1/auth/login",
+  operationId: "authLogin",
   tags: ["auth"],
   summary: "Exchange email and password for an access and a refresh token",
+  security: [],
   request: { body: { required: true, content: { "application/json": { schema: LoginRequestSchema } } } },
   responses: {
     200: { description: "Signed in", content: { "application/json": { schema: TokenPairSchema } } },
-    400: errorResponses[400],
-    401: errorResponses[401],
-    429: errorResponses[429],
-    500: errorResponses[500],
+    ...errorResponses(400, [401, "auth.invalid_credentials"], [429, "auth.too_many_attempts"]),
   },
 });
 

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
-import type { App } from "../app";
-import { requireAuth, revokedJtiKey } from "../middleware/auth";
+import { AUTH_ERRORS, requireAuth, revokedJtiKey } from "../middleware/auth";
+import type { App } from "../router";
 import { revokeFamilyOf } from "./refresh-tokens";
 
 const LogoutRequestSchema = z.object({ refreshToken: z.string().min(1).max(200).optional() }).strict();
@@ -11,6 +11,7 @@ export type V1AuthLogoutRequest = z.input<typeof LogoutRequestSchema>;
 const route = createRoute({
   method: "post",
   path: "/v1/auth/logout",
+  operationId: "authLogout",
   tags: ["auth"],
   summary: "Revoke the access token and, when given, the refresh token's family",
   security: [{ bearer: [] }],
@@ -18,9 +19,7 @@ const route = createRoute({
   request: { body: { required: false, content: { "application/json": { schema: LogoutRequestSchema } } } },
   responses: {
     204: { description: "Logged out" },
-    400: errorResponses[400],
-    401: errorResponses[401],
-    500: errorResponses[500],
+    ...errorResponses(400, ...AUTH_ERRORS),
   },
 });
 

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
-import type { App } from "../app";
+import type { App } from "../router";
 import { TokenPairSchema } from "./schemas";
 import { refresh } from "./service";
 
@@ -12,14 +12,14 @@ export type V1AuthRefreshResponse = z.infer<typeof TokenPairSchema>;
 const route = createRoute({
   method: "post",
   path: "/v1/auth/refresh",
+  operationId: "authRefresh",
   tags: ["auth"],
   summary: "Rotate a refresh token; reusing an old one revokes its whole family",
+  security: [],
   request: { body: { required: true, content: { "application/json": { schema: RefreshRequestSchema } } } },
   responses: {
     200: { description: "New token pair", content: { "application/json": { schema: TokenPairSchema } } },
-    400: errorResponses[400],
-    401: errorResponses[401],
-    500: errorResponses[500],
+    ...errorResponses(400, [401, "auth.invalid_refresh_token", "auth.refresh_reused"]),
   },
 });
 

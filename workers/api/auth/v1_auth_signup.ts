@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
-import type { App } from "../app";
+import type { App } from "../router";
 import { EmailSchema, NicknameSchema, PasswordSchema, ProfileSchema, TokenPairSchema } from "./schemas";
 import { createUser, tokensFor, toProfile } from "./service";
 
@@ -17,14 +17,14 @@ export type V1AuthSignupResponse = z.infer<typeof SignupResponseSchema>;
 const route = createRoute({
   method: "post",
   path: "/v1/auth/signup",
+  operationId: "authSignup",
   tags: ["auth"],
   summary: "Create an account (role user) and sign in",
+  security: [],
   request: { body: { required: true, content: { "application/json": { schema: SignupRequestSchema } } } },
   responses: {
     201: { description: "Created", content: { "application/json": { schema: SignupResponseSchema } } },
-    400: errorResponses[400],
-    409: errorResponses[409],
-    500: errorResponses[500],
+    ...errorResponses(400, [409, "auth.email_taken"]),
   },
 });
 

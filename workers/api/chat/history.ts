@@ -1,12 +1,10 @@
 import { and, inArray, isNotNull } from "drizzle-orm";
+import { type ChatMessage, itemToMessage } from "../../../durable-objects/chat-room/contract/protocol";
 import { users } from "../../db/schema/users";
 import { isDynamoError } from "../../lib/dynamo.ts";
 import { AppError } from "../../lib/errors";
 import type { Services } from "../../lib/services";
 import { DELETED_NICKNAME } from "../me/service";
-import { itemToMessage, type RoomOutbox } from "./outbox";
-import type { ChatMessage } from "./protocol";
-import type { RoomStore } from "./room-store";
 import { roomIdOf, roomStub } from "./rooms";
 import type { ChatMessagePage } from "./schemas";
 
@@ -15,24 +13,8 @@ import type { ChatMessagePage } from "./schemas";
  * `heldFrom` to its last seq (the recent buffer, plus the outbox rows DynamoDB may not have yet), and
  * everything below `heldFrom` is in DynamoDB. A page takes what it can from the object and the rest
  * from DynamoDB strictly below it: seqs are dense, so the two parts neither overlap nor leave a gap.
+ * The object's half is durable-objects/chat-room/tail.ts.
  */
-
-export interface RoomTail {
-  /** seq < before, newest first, at most `limit`. */
-  items: ChatMessage[];
-  heldFrom: number;
-}
-
-/** Runs inside the room object (one synchronous read, so both tables agree). */
-export function roomTail(store: RoomStore, outbox: RoomOutbox, before: number, limit: number): RoomTail {
-  const bySeq = new Map<number, ChatMessage>();
-  for (const m of store.below(before, limit)) bySeq.set(m.seq, m);
-  for (const m of outbox.unpersistedBelow(before, limit)) bySeq.set(m.seq, m);
-  return {
-    items: [...bySeq.values()].sort((a, b) => b.seq - a.seq).slice(0, limit),
-    heldFrom: Math.min(store.bufferedFrom(), outbox.state().persistedSeq + 1),
-  };
-}
 
 export async function readHistory(
   s: Services,
@@ -63,8 +45,7 @@ export async function readHistory(
         503,
         "chat.history_unavailable",
         "Older messages cannot be loaded right now; retry shortly",
-        undefined,
-        { "Retry-After": "5" },
+        { headers: { "Retry-After": "5" } },
       );
     }
   }

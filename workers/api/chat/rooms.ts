@@ -6,7 +6,7 @@ import { festivals } from "../../db/schema/festivals";
 import { users } from "../../db/schema/users";
 import { AppError } from "../../lib/errors";
 import type { Services } from "../../lib/services";
-import { DELETED_NICKNAME, onAccountDeleted } from "../me/service";
+import { DELETED_NICKNAME } from "../me/service";
 
 /**
  * Room lifecycle, called by other areas: one room per festival (room id = festival id). MySQL holds
@@ -116,11 +116,11 @@ export async function chatAccess(s: Services, festivalId: number, userId: number
   return { member: row.member !== null, readSeq: row.readSeq ?? 0, nickname: row.nickname ?? undefined };
 }
 
-// A deleted account leaves every room; its messages stay, under the anonymous name.
-onAccountDeleted(async (s, userId) => {
+/** A deleted account leaves every room; its messages stay, under the anonymous name. */
+export async function leaveRoomsOfDeletedAccount(s: Services, userId: number): Promise<void> {
   const rooms = await s.db
     .select({ festivalId: chatMembers.festivalId })
     .from(chatMembers)
     .where(eq(chatMembers.userId, userId));
   for (const r of rooms) await leaveChatRoom(s, r.festivalId, userId, { anonymizeAs: DELETED_NICKNAME });
-});
+}

@@ -1,4 +1,4 @@
-import type { App } from "../app";
+import type { App } from "../router";
 import { registerV1FestivalsChatGet } from "./v1_festivals_chat_get";
 import { registerV1FestivalsChatMembersMeDelete } from "./v1_festivals_chat_members_me_delete";
 import { registerV1FestivalsChatMembersPost } from "./v1_festivals_chat_members_post";

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { ChatMessageSchema } from "./protocol";
+import { ChatMessageSchema } from "../../../durable-objects/chat-room/contract/protocol";
 
 export const ChatRoomSummarySchema = z
   .object({

@@ -1,16 +1,16 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { encodeIdentity, IDENTITY_HEADER } from "../../../durable-objects/chat-room/contract/identity";
+import { BEARER_PROTOCOL_PREFIX, CHAT_PROTOCOL } from "../../../durable-objects/chat-room/contract/protocol";
 import { AppError, errorResponses } from "../../lib/errors";
 import { IdParamSchema } from "../../lib/schemas";
-import type { App } from "../app";
 import { authenticate, bearerToken } from "../middleware/auth";
-
-import { encodeIdentity, IDENTITY_HEADER } from "./identity";
-import { BEARER_PROTOCOL_PREFIX, CHAT_PROTOCOL } from "./protocol";
+import type { App } from "../router";
 import { chatAccess, roomStub } from "./rooms";
 
 const route = createRoute({
   method: "get",
   path: "/v1/festivals/{id}/chat",
+  operationId: "festivalsChatGet",
   tags: ["chat"],
   summary: "Open the room's WebSocket (members and admins)",
   description:
@@ -21,11 +21,13 @@ const route = createRoute({
   request: { params: z.object({ id: IdParamSchema }) },
   responses: {
     101: { description: "Switching to the chat WebSocket" },
-    400: errorResponses[400],
-    401: errorResponses[401],
-    403: errorResponses[403],
-    404: errorResponses[404],
-    426: { ...errorResponses[400], description: "Not a WebSocket upgrade" },
+    ...errorResponses(
+      [400, "chat.protocol_required"],
+      [401, "auth.missing_token", "auth.invalid_token"],
+      [403, "chat.not_member"],
+      [404, "chat.room_not_found"],
+      [426, "chat.upgrade_required"],
+    ),
   },
 });
 
@@ -33,8 +35,8 @@ const route = createRoute({
 export function registerV1FestivalsChatGet(app: App) {
   app.openapi(route, async (c) => {
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-      throw new AppError(426, "chat.upgrade_required", "Connect with a WebSocket upgrade", undefined, {
-        Upgrade: "websocket",
+      throw new AppError(426, "chat.upgrade_required", "Connect with a WebSocket upgrade", {
+        headers: { Upgrade: "websocket" },
       });
     }
     const offered = (c.req.header("sec-websocket-protocol") ?? "")

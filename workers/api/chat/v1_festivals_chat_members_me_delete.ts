@@ -1,14 +1,15 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
 import { IdParamSchema } from "../../lib/schemas";
-import type { App } from "../app";
-import { requireAuth } from "../middleware/auth";
+import { AUTH_ERRORS, requireAuth } from "../middleware/auth";
+import type { App } from "../router";
 
 import { leaveChatRoom } from "./rooms";
 
 const route = createRoute({
   method: "delete",
   path: "/v1/festivals/{id}/chat/members/me",
+  operationId: "festivalsChatMembersMeDelete",
   tags: ["chat"],
   summary: "Leave the festival's chat room; my open chat sockets close (idempotent)",
   security: [{ bearer: [] }],
@@ -16,9 +17,7 @@ const route = createRoute({
   request: { params: z.object({ id: IdParamSchema }) },
   responses: {
     204: { description: "I am not a member" },
-    400: errorResponses[400],
-    401: errorResponses[401],
-    404: errorResponses[404],
+    ...errorResponses(400, ...AUTH_ERRORS, [404, "chat.room_not_found"]),
   },
 });
 

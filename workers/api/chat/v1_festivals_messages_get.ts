@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { AppError, errorResponses } from "../../lib/errors";
 import { IdParamSchema } from "../../lib/schemas";
-import type { App } from "../app";
-import { requireAuth } from "../middleware/auth";
+import { AUTH_ERRORS, requireAuth } from "../middleware/auth";
+import type { App } from "../router";
 
 import { readHistory } from "./history";
 import { chatAccess } from "./rooms";
@@ -26,6 +26,7 @@ export type V1FestivalsMessagesGetResponse = z.infer<typeof ChatMessagePageSchem
 const route = createRoute({
   method: "get",
   path: "/v1/festivals/{id}/messages",
+  operationId: "festivalsMessagesGet",
   tags: ["chat"],
   summary: "The room's message history, newest first (members and admins)",
   description:
@@ -37,11 +38,13 @@ const route = createRoute({
   request: { params: z.object({ id: IdParamSchema }), query: QuerySchema },
   responses: {
     200: { description: "One page", content: { "application/json": { schema: ChatMessagePageSchema } } },
-    400: errorResponses[400],
-    401: errorResponses[401],
-    403: errorResponses[403],
-    404: errorResponses[404],
-    503: errorResponses[503],
+    ...errorResponses(
+      400,
+      ...AUTH_ERRORS,
+      [403, "chat.not_member"],
+      [404, "chat.room_not_found"],
+      [503, "chat.history_unavailable"],
+    ),
   },
 });
 

@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
 import { CursorSchema } from "../../lib/schemas";
-import type { App } from "../app";
-import { requireAuth } from "../middleware/auth";
+import { AUTH_ERRORS, requireAuth } from "../middleware/auth";
+import type { App } from "../router";
 
 import { listMyRooms } from "./my-rooms";
 import { ChatRoomListSchema } from "./schemas";
@@ -17,6 +17,7 @@ export type V1MeChatRoomsGetResponse = z.infer<typeof ChatRoomListSchema>;
 const route = createRoute({
   method: "get",
   path: "/v1/me/chat-rooms",
+  operationId: "meChatRoomsGet",
   tags: ["chat", "me"],
   summary: "My chat rooms with their last message and my unread count",
   security: [{ bearer: [] }],
@@ -24,8 +25,7 @@ const route = createRoute({
   request: { query: QuerySchema },
   responses: {
     200: { description: "One page", content: { "application/json": { schema: ChatRoomListSchema } } },
-    400: errorResponses[400],
-    401: errorResponses[401],
+    ...errorResponses(400, ...AUTH_ERRORS),
   },
 });
 

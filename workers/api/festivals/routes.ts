@@ -1,4 +1,4 @@
-import type { App } from "../app";
+import type { App } from "../router";
 import { registerV1FestivalsCancel } from "./v1_festivals_cancel";
 import { registerV1FestivalsCreate } from "./v1_festivals_create";
 import { registerV1FestivalsGet } from "./v1_festivals_get";

@@ -1,7 +1,8 @@
 import { createRoute, type z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
-import type { App } from "../app";
-import { requireAdmin, requireAuth } from "../middleware/auth";
+import { runFestivalCancelledHooks } from "../hooks";
+import { ADMIN_ERRORS, AUTH_ERRORS, requireAdmin, requireAuth } from "../middleware/auth";
+import type { App } from "../router";
 import { festivalDetail } from "./read";
 import { CancelFestivalSchema, type FestivalDetail, FestivalIdParamsSchema, FestivalSchema } from "./schemas";
 import { cancelFestival } from "./write";
@@ -12,6 +13,7 @@ export type V1FestivalsCancelResponse = FestivalDetail;
 const route = createRoute({
   method: "post",
   path: "/v1/festivals/{festivalId}/cancel",
+  operationId: "festivalsCancel",
   tags: ["festivals (admin)"],
   summary: "Cancel a festival: its reservations are cancelled and their holders told (admin)",
   description: "Idempotent: cancelling again answers the same and completes any follow-up work that failed.",
@@ -26,11 +28,13 @@ const route = createRoute({
       description: "The cancelled festival",
       content: { "application/json": { schema: FestivalSchema } },
     },
-    400: errorResponses[400],
-    401: errorResponses[401],
-    403: errorResponses[403],
-    404: errorResponses[404],
-    500: errorResponses[500],
+    ...errorResponses(
+      400,
+      ...AUTH_ERRORS,
+      ...ADMIN_ERRORS,
+      [404, "festival.not_found"],
+      [503, "service.busy"],
+    ),
   },
 });
 
@@ -39,6 +43,7 @@ export function registerV1FestivalsCancel(app: App) {
     const s = c.get("services");
     const id = c.req.valid("param").festivalId;
     await cancelFestival(s, id, c.req.valid("json")?.reason, c.get("logger"));
+    await runFestivalCancelledHooks(s, id);
     return c.json(await festivalDetail(s, id, c.get("logger")), 200);
   });
 }

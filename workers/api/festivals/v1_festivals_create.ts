@@ -1,9 +1,9 @@
 import { createRoute, type z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
-import { idempotent } from "../../lib/idempotency";
 import { IdempotencyHeaderSchema } from "../../lib/schemas";
-import type { App } from "../app";
-import { requireAdmin, requireAuth } from "../middleware/auth";
+import { ADMIN_ERRORS, AUTH_ERRORS, requireAdmin, requireAuth } from "../middleware/auth";
+import { IDEMPOTENCY_ERRORS, idempotent } from "../middleware/idempotency";
+import type { App } from "../router";
 import { festivalDetail } from "./read";
 import { CreateFestivalSchema, type FestivalDetail, FestivalSchema } from "./schemas";
 import { createFestival } from "./write";
@@ -14,6 +14,7 @@ export type V1FestivalsCreateResponse = FestivalDetail;
 const route = createRoute({
   method: "post",
   path: "/v1/festivals",
+  operationId: "festivalsCreate",
   tags: ["festivals (admin)"],
   summary: "Create a festival with its per-day inventory and its chat room (admin)",
   security: [{ bearer: [] }],
@@ -24,12 +25,7 @@ const route = createRoute({
   },
   responses: {
     201: { description: "Created", content: { "application/json": { schema: FestivalSchema } } },
-    400: errorResponses[400],
-    401: errorResponses[401],
-    403: errorResponses[403],
-    409: errorResponses[409],
-    422: errorResponses[422],
-    500: errorResponses[500],
+    ...errorResponses(400, ...AUTH_ERRORS, ...ADMIN_ERRORS, ...IDEMPOTENCY_ERRORS),
   },
 });
 

@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
-import type { App } from "../app";
+import type { App } from "../router";
 import { etagOf, matchesIfNoneMatch, PUBLIC_CACHE_CONTROL } from "./cache";
 import { festivalDetail } from "./read";
 import { type FestivalDetail, FestivalIdParamsSchema, FestivalSchema } from "./schemas";
@@ -10,18 +10,18 @@ export type V1FestivalsGetResponse = FestivalDetail;
 const route = createRoute({
   method: "get",
   path: "/v1/festivals/{festivalId}",
+  operationId: "festivalsGet",
   tags: ["festivals"],
   summary: "One festival, with the places remaining on each day",
   description:
     "Remaining places may lag reservations by up to 2 s (server cache); admin changes show at once. " +
     "Send If-None-Match with the last ETag to get 304 when nothing changed.",
+  security: [],
   request: { params: FestivalIdParamsSchema },
   responses: {
     200: { description: "The festival", content: { "application/json": { schema: FestivalSchema } } },
     304: { description: "Not modified since the ETag in If-None-Match" },
-    400: errorResponses[400],
-    404: errorResponses[404],
-    500: errorResponses[500],
+    ...errorResponses(400, [404, "festival.not_found"]),
   },
 });
 

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { AppError, errorResponses } from "../../lib/errors";
-import type { App } from "../app";
+import type { App } from "../router";
 import { etagOf, matchesIfNoneMatch, PUBLIC_CACHE_CONTROL } from "./cache";
 import type { ListParams } from "./list-query";
 import { festivalList } from "./read";
@@ -40,22 +40,25 @@ export type V1FestivalsListResponse = z.infer<typeof ListResponseSchema>;
 const route = createRoute({
   method: "get",
   path: "/v1/festivals",
+  operationId: "festivalsList",
   tags: ["festivals"],
   summary: "Search and filter festivals, one keyset page at a time",
   description:
     "Pages follow `nextCursor` and neither repeat nor skip festivals while new ones are added. Lists are " +
     "cached up to 10 s for popularity order and status membership; admin changes show at once.",
+  security: [],
   request: { query: ListQuerySchema },
   responses: {
     200: { description: "A page", content: { "application/json": { schema: ListResponseSchema } } },
     304: { description: "Not modified since the ETag in If-None-Match" },
-    400: errorResponses[400],
-    500: errorResponses[500],
+    ...errorResponses([400, "festival.bad_cursor"]),
   },
 });
 
 const invalid = (path: string, message: string) =>
-  new AppError(400, "validation.failed", "The request is not valid", { issues: [{ path, message }] });
+  new AppError(400, "validation.failed", "The request is not valid", {
+    details: { issues: [{ path, message }] },
+  });
 
 function toParams(qs: z.infer<typeof ListQuerySchema>): ListParams {
   const q = qs.q?.trim() || undefined;

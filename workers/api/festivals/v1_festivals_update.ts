@@ -1,7 +1,8 @@
 import { createRoute, type z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
-import type { App } from "../app";
-import { requireAdmin, requireAuth } from "../middleware/auth";
+import { runFestivalChangedHooks } from "../hooks";
+import { ADMIN_ERRORS, AUTH_ERRORS, requireAdmin, requireAuth } from "../middleware/auth";
+import type { App } from "../router";
 import { festivalDetail } from "./read";
 import { type FestivalDetail, FestivalIdParamsSchema, FestivalSchema, UpdateFestivalSchema } from "./schemas";
 import { updateFestival } from "./write";
@@ -12,6 +13,7 @@ export type V1FestivalsUpdateResponse = FestivalDetail;
 const route = createRoute({
   method: "patch",
   path: "/v1/festivals/{festivalId}",
+  operationId: "festivalsUpdate",
   tags: ["festivals (admin)"],
   summary: "Change a festival (admin)",
   description:
@@ -29,13 +31,15 @@ const route = createRoute({
       description: "The festival as changed",
       content: { "application/json": { schema: FestivalSchema } },
     },
-    400: errorResponses[400],
-    401: errorResponses[401],
-    403: errorResponses[403],
-    404: errorResponses[404],
-    409: errorResponses[409],
-    422: errorResponses[422],
-    500: errorResponses[500],
+    ...errorResponses(
+      400,
+      ...AUTH_ERRORS,
+      ...ADMIN_ERRORS,
+      [404, "festival.not_found"],
+      [409, "festival.cancelled"],
+      [422, "festival.day_has_reservations", "festival.capacity_below_reserved"],
+      [503, "service.busy"],
+    ),
   },
 });
 
@@ -43,7 +47,8 @@ export function registerV1FestivalsUpdate(app: App) {
   app.openapi(route, async (c) => {
     const s = c.get("services");
     const id = c.req.valid("param").festivalId;
-    await updateFestival(s, id, c.req.valid("json"), c.get("logger"));
+    const changed = await updateFestival(s, id, c.req.valid("json"), c.get("logger"));
+    await runFestivalChangedHooks(s, id, changed, c.get("logger"));
     return c.json(await festivalDetail(s, id, c.get("logger")), 200);
   });
 }

@@ -1,14 +1,14 @@
 import { and, eq, inArray, isNull } from "drizzle-orm";
 import { type Festival, festivalDays, festivalSearchGrams, festivals } from "../../db/schema/festivals";
+import type { Tx } from "../../lib/db";
 import { AppError } from "../../lib/errors";
 import type { Logger } from "../../lib/logger";
+// Deadlock / lock-timeout retry, shared with the reservation engine whose row locks ours meet.
+import { withRetries } from "../../lib/retry";
 import type { Services } from "../../lib/services";
 import { createChatRoom } from "../chat/rooms";
-// Deadlock / lock-timeout retry, shared with the reservation engine whose row locks ours meet.
-import { withRetries } from "../reservations/tx";
 import { bumpVersions } from "./cache";
 import { daysInRange, festivalSpan } from "./calendar";
-import { runCancelledHooks, runChangedHooks } from "./hooks";
 import { chunks, dayRows, festivalRow, gramRows } from "./rows";
 import {
   type CreateFestivalInput,
@@ -17,8 +17,6 @@ import {
   type UpdateFestivalInput,
 } from "./schemas";
 import { SEARCH_TEXT_TOO_LONG, searchColumns, searchTextFits } from "./search-text";
-
-type Tx = Parameters<Parameters<Services["db"]["transaction"]>[0]>[0];
 
 async function insertGrams(tx: Tx, festivalId: number, searchText: string) {
   for (const rows of chunks(gramRows(festivalId, searchText)))
@@ -46,7 +44,7 @@ export async function createFestival(s: Services, input: CreateFestivalInput, lo
 }
 
 const invalid = (issues: RuleIssue[]) =>
-  new AppError(400, "validation.failed", "The request is not valid", { issues });
+  new AppError(400, "validation.failed", "The request is not valid", { details: { issues } });
 
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
@@ -79,13 +77,14 @@ function changedFields(cur: Festival, p: UpdateFestivalInput): string[] {
  * Locks the festival and its days (SELECT ... FOR UPDATE), so a concurrent reservation waits for us
  * and we see its committed count. Only `capacity` is ever written to an existing day: `reserved` and
  * `held` belong to the reservation engine and are never written back from what we read.
+ * Returns the request fields that changed, for the festival-changed hooks the route runs next.
  */
 export async function updateFestival(
   s: Services,
   id: number,
   p: UpdateFestivalInput,
   log: Logger,
-): Promise<void> {
+): Promise<string[]> {
   const changed = await withRetries(log, "festival.update", () =>
     s.db.transaction(async (tx) => {
       const [cur] = await tx.select().from(festivals).where(eq(festivals.id, id)).for("update");
@@ -149,10 +148,8 @@ export async function updateFestival(
     }),
   );
   await bumpVersions(s, id, log);
-  if (!changed.length) return;
-  log.info("festival updated", { festivalId: id, changed });
-  for (const err of await runChangedHooks(s, id, changed))
-    log.error("festival change hook failed", { festivalId: id, error: err });
+  if (changed.length) log.info("festival updated", { festivalId: id, changed });
+  return changed;
 }
 
 /**
@@ -177,7 +174,9 @@ async function applyDayPlan(
       "festival.day_has_reservations",
       "Dates with reservations cannot leave the festival",
       {
-        days: taken.map((d) => ({ date: d.day, reserved: d.reserved, held: d.held })),
+        details: {
+          days: taken.map((d) => ({ date: d.day, reserved: d.reserved, held: d.held })),
+        },
       },
     );
   }
@@ -193,12 +192,14 @@ async function applyDayPlan(
       "festival.capacity_below_reserved",
       "Capacity cannot go below the places already taken",
       {
-        days: below.map((d) => ({
-          date: d.day,
-          capacity: capacityOf(d.day),
-          reserved: d.reserved,
-          held: d.held,
-        })),
+        details: {
+          days: below.map((d) => ({
+            date: d.day,
+            capacity: capacityOf(d.day),
+            reserved: d.reserved,
+            held: d.held,
+          })),
+        },
       },
     );
   }
@@ -228,9 +229,9 @@ async function applyDayPlan(
 }
 
 /**
- * Sets the cancelled flag first (the reservation engine refuses new bookings from then on), then runs
- * the hooks that cancel reservations and notify holders. Idempotent: cancelling again re-runs the
- * hooks, which is how a failed hook is completed.
+ * Sets the cancelled flag (the reservation engine refuses new bookings from then on); the route then
+ * runs the hooks that cancel reservations and notify holders (workers/api/hooks.ts). Idempotent:
+ * cancelling again re-runs the hooks, which is how a failed hook is completed.
  */
 export async function cancelFestival(s: Services, id: number, reason: string | undefined, log: Logger) {
   const res = await s.db
@@ -245,5 +246,4 @@ export async function cancelFestival(s: Services, id: number, reason: string | u
   await bumpVersions(s, id, log);
   // The record of the event until the notifications area keeps an inbox (its hook will add one).
   log.info("festival cancelled", { festivalId: id, reason: reason ?? null, firstTime });
-  await runCancelledHooks(s, id);
 }

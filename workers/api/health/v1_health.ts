@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
 import type { Services } from "../../lib/services";
-import type { App } from "../app";
+import type { App } from "../router";
 
 const CheckSchema = z.object({
   status: z.enum(["ok", "down"]),
@@ -21,15 +21,18 @@ export type V1HealthResponse = z.infer<typeof HealthSchema>;
 const route = createRoute({
   method: "get",
   path: "/v1/health",
+  operationId: "health",
   tags: ["ops"],
   summary: "Reachability and latency of every dependency",
+  security: [],
   responses: {
+    // Health answers its own 503 body (which dependency is down) instead of the error envelope.
+    ...errorResponses(),
     200: {
       description: "All dependencies answer",
       content: { "application/json": { schema: HealthSchema } },
     },
     503: { description: "At least one is down", content: { "application/json": { schema: HealthSchema } } },
-    500: errorResponses[500],
   },
 });
 

@@ -14,18 +14,19 @@ export async function requireActiveUser(s: Services, id: number) {
   return user;
 }
 
-/** What other areas do when an account goes away (cancel reservations, leave rooms...). */
-export type AccountDeletionHook = (s: Services, userId: number) => Promise<void>;
-const deletionHooks: AccountDeletionHook[] = [];
-export const onAccountDeleted = (hook: AccountDeletionHook) => deletionHooks.push(hook);
-
 /**
  * Deleting keeps the row (chat history and reservations refer to it) but erases what identifies the
  * person: email, nickname and password hash. Tokens die at once through the revoked-before mark.
+ * `cleanUp` is what other areas do first (runAccountDeletedHooks in workers/api/hooks.ts, passed in
+ * by the route: that list imports this module); a failure there leaves the account to retry.
  */
-export async function deleteAccount(s: Services, userId: number): Promise<void> {
+export async function deleteAccount(
+  s: Services,
+  userId: number,
+  cleanUp: (s: Services, userId: number) => Promise<void>,
+): Promise<void> {
   await requireActiveUser(s, userId);
-  for (const hook of deletionHooks) await hook(s, userId);
+  await cleanUp(s, userId);
   await s.db
     .update(users)
     .set({

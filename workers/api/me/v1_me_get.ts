@@ -1,23 +1,22 @@
 import { createRoute } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
-import type { App } from "../app";
 import { ProfileSchema } from "../auth/schemas";
 import { toProfile } from "../auth/service";
-import { requireAuth } from "../middleware/auth";
+import { AUTH_ERRORS, requireAuth } from "../middleware/auth";
+import type { App } from "../router";
 import { requireActiveUser } from "./service";
 
 const route = createRoute({
   method: "get",
   path: "/v1/me",
+  operationId: "meGet",
   tags: ["me"],
   summary: "My profile and notification preferences",
   security: [{ bearer: [] }],
   middleware: [requireAuth()] as const,
   responses: {
     200: { description: "Profile", content: { "application/json": { schema: ProfileSchema } } },
-    401: errorResponses[401],
-    404: errorResponses[404],
-    500: errorResponses[500],
+    ...errorResponses(...AUTH_ERRORS, [404, "user.not_found"]),
   },
 });
 

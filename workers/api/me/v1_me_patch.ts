@@ -2,10 +2,10 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq, isNull } from "drizzle-orm";
 import { users } from "../../db/schema/users";
 import { errorResponses } from "../../lib/errors";
-import type { App } from "../app";
 import { NicknameSchema, NotificationPrefsSchema, ProfileSchema } from "../auth/schemas";
 import { toProfile } from "../auth/service";
-import { requireAuth } from "../middleware/auth";
+import { AUTH_ERRORS, requireAuth } from "../middleware/auth";
+import type { App } from "../router";
 import { requireActiveUser } from "./service";
 
 const PatchMeRequestSchema = z
@@ -18,6 +18,7 @@ export type V1MePatchRequest = z.input<typeof PatchMeRequestSchema>;
 const route = createRoute({
   method: "patch",
   path: "/v1/me",
+  operationId: "mePatch",
   tags: ["me"],
   summary: "Change my nickname or notification preferences",
   security: [{ bearer: [] }],
@@ -25,10 +26,7 @@ const route = createRoute({
   request: { body: { required: true, content: { "application/json": { schema: PatchMeRequestSchema } } } },
   responses: {
     200: { description: "Updated profile", content: { "application/json": { schema: ProfileSchema } } },
-    400: errorResponses[400],
-    401: errorResponses[401],
-    404: errorResponses[404],
-    500: errorResponses[500],
+    ...errorResponses(400, ...AUTH_ERRORS, [404, "user.not_found"]),
   },
 });
 

@@ -34,6 +34,9 @@ export function bearerToken(header: string | undefined): string | undefined {
   return m?.[1];
 }
 
+/** What `requireAuth` answers, for the OpenAPI responses of the routes that use it: `errorResponses(...AUTH_ERRORS)`. */
+export const AUTH_ERRORS = [[401, "auth.missing_token", "auth.invalid_token"]] as const;
+
 export const requireAuth = () =>
   createMiddleware<HonoEnv>(async (c, next) => {
     const token = bearerToken(c.req.header("authorization"));
@@ -44,6 +47,9 @@ export const requireAuth = () =>
     c.set("claims", user.claims);
     await next();
   });
+
+/** What `requireAdmin` answers on top of `AUTH_ERRORS`. */
+export const ADMIN_ERRORS = [[403, "auth.forbidden"]] as const;
 
 export const requireAdmin = () =>
   createMiddleware<HonoEnv>(async (c, next) => {

@@ -1,10 +1,14 @@
 import { and, eq, inArray, isNull } from "drizzle-orm";
+import {
+  type ChatUnreadEvent,
+  takeUnreadEvents,
+  unreadEventsKey,
+} from "../../../durable-objects/chat-room/contract/unread-events";
 import { festivals } from "../../db/schema/festivals";
 import { pushDevices } from "../../db/schema/notifications";
 import { users } from "../../db/schema/users";
 import type { Logger } from "../../lib/logger";
 import type { Services } from "../../lib/services";
-import { type ChatUnreadEvent, takeUnreadEvents, unreadEventsKey } from "../chat/unread-events";
 import { pushToTokens } from "./push";
 
 /**

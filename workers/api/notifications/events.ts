@@ -3,8 +3,6 @@ import { festivals } from "../../db/schema/festivals";
 import { notifications, pushDevices } from "../../db/schema/notifications";
 import { createLogger, type Logger } from "../../lib/logger";
 import type { Services } from "../../lib/services";
-import { onFestivalCancelled, onFestivalChanged } from "../festivals/hooks";
-import { onAccountDeleted } from "../me/service";
 import { festivalVersion, isWorthTelling, startFanout } from "./festival-fanout";
 import { notifySafely } from "./notify";
 
@@ -74,13 +72,14 @@ export const notifyReservationConfirmed = (
 export const notifyReservationCancelled = (s: Services, logger: Logger, r: ReservationFacts) =>
   notifyReservation(s, logger, "cancelled", r);
 
-onFestivalChanged(async (s, festivalId, changed) => {
+/** Holders hear of a change they care about (`changed` names the fields an admin changed). */
+export async function tellFestivalChanged(s: Services, festivalId: number, changed: string[]): Promise<void> {
   if (!isWorthTelling(changed)) return;
   const version = await festivalVersion(s, festivalId).catch(() => String(Date.now()));
   await startFanout(s, log, { kind: "festival.changed", festivalId, version, changed, afterUserId: 0 });
-});
+}
 
-onFestivalCancelled(async (s, festivalId) => {
+export async function tellFestivalCancelled(s: Services, festivalId: number): Promise<void> {
   // A repeated cancel runs the hooks again: the fixed version makes it a no-op for those already told.
   await startFanout(s, log, {
     kind: "festival.cancelled",
@@ -89,10 +88,10 @@ onFestivalCancelled(async (s, festivalId) => {
     changed: [],
     afterUserId: 0,
   });
-});
+}
 
-// A deleted account gets no more pushes, and its inbox goes with it.
-onAccountDeleted(async (s, userId) => {
+/** A deleted account gets no more pushes, and its inbox goes with it. */
+export async function forgetDeletedAccount(s: Services, userId: number): Promise<void> {
   await s.db.delete(pushDevices).where(eq(pushDevices.userId, userId));
   await s.db.delete(notifications).where(eq(notifications.userId, userId));
-});
+}

@@ -1,4 +1,4 @@
-import type { App } from "../app";
+import type { App } from "../router";
 import { registerV1MeDevicesDelete } from "./v1_me_devices_delete";
 import { registerV1MeDevicesGet } from "./v1_me_devices_get";
 import { registerV1MeDevicesPost } from "./v1_me_devices_post";

@@ -1,7 +1,7 @@
 import { createRoute, type z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
-import type { App } from "../app";
-import { requireAuth } from "../middleware/auth";
+import { AUTH_ERRORS, requireAuth } from "../middleware/auth";
+import type { App } from "../router";
 import { unregisterDevice } from "./devices";
 import { DeviceDeleteSchema } from "./schemas";
 
@@ -10,6 +10,7 @@ export type V1MeDevicesDeleteBody = z.input<typeof DeviceDeleteSchema>;
 const route = createRoute({
   method: "delete",
   path: "/v1/me/devices",
+  operationId: "meDevicesDelete",
   tags: ["notifications", "me"],
   summary: "Stop pushes to this device (on sign-out); unknown tokens are fine",
   security: [{ bearer: [] }],
@@ -17,8 +18,7 @@ const route = createRoute({
   request: { body: { content: { "application/json": { schema: DeviceDeleteSchema } }, required: true } },
   responses: {
     204: { description: "Not registered (any more)" },
-    400: errorResponses[400],
-    401: errorResponses[401],
+    ...errorResponses(400, ...AUTH_ERRORS),
   },
 });
 

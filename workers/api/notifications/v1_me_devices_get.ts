@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
-import type { App } from "../app";
-import { requireAuth } from "../middleware/auth";
+import { AUTH_ERRORS, requireAuth } from "../middleware/auth";
+import type { App } from "../router";
 import { listDevices } from "./devices";
 import { DeviceSchema } from "./schemas";
 
@@ -11,13 +11,14 @@ export type V1MeDevicesGetResponse = z.infer<typeof DeviceListSchema>;
 const route = createRoute({
   method: "get",
   path: "/v1/me/devices",
+  operationId: "meDevicesGet",
   tags: ["notifications", "me"],
   summary: "Devices that receive my pushes (tokens FCM reported dead are already gone)",
   security: [{ bearer: [] }],
   middleware: [requireAuth()] as const,
   responses: {
     200: { description: "My devices", content: { "application/json": { schema: DeviceListSchema } } },
-    401: errorResponses[401],
+    ...errorResponses(...AUTH_ERRORS),
   },
 });
 

@@ -1,7 +1,7 @@
 import { createRoute, type z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
-import type { App } from "../app";
-import { requireAuth } from "../middleware/auth";
+import { AUTH_ERRORS, requireAuth } from "../middleware/auth";
+import type { App } from "../router";
 import { registerDevice } from "./devices";
 import { DeviceRegisterSchema, DeviceSchema } from "./schemas";
 
@@ -11,6 +11,7 @@ export type V1MeDevicesPostResponse = z.infer<typeof DeviceSchema>;
 const route = createRoute({
   method: "post",
   path: "/v1/me/devices",
+  operationId: "meDevicesPost",
   tags: ["notifications", "me"],
   summary: "Register this device's FCM registration token for push (repeat on every app start)",
   security: [{ bearer: [] }],
@@ -22,8 +23,7 @@ const route = createRoute({
       content: { "application/json": { schema: DeviceSchema } },
     },
     201: { description: "Registered", content: { "application/json": { schema: DeviceSchema } } },
-    400: errorResponses[400],
-    401: errorResponses[401],
+    ...errorResponses(400, ...AUTH_ERRORS),
   },
 });
 

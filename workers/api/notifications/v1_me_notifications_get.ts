@@ -1,7 +1,7 @@
 import { createRoute, type z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
-import type { App } from "../app";
-import { requireAuth } from "../middleware/auth";
+import { AUTH_ERRORS, requireAuth } from "../middleware/auth";
+import type { App } from "../router";
 import { listInbox } from "./inbox";
 import { NotificationListQuerySchema, NotificationListSchema } from "./schemas";
 
@@ -11,6 +11,7 @@ export type V1MeNotificationsGetResponse = z.infer<typeof NotificationListSchema
 const route = createRoute({
   method: "get",
   path: "/v1/me/notifications",
+  operationId: "meNotificationsGet",
   tags: ["notifications", "me"],
   summary: "My notification inbox, newest first, with the unread count",
   security: [{ bearer: [] }],
@@ -18,8 +19,7 @@ const route = createRoute({
   request: { query: NotificationListQuerySchema },
   responses: {
     200: { description: "One page", content: { "application/json": { schema: NotificationListSchema } } },
-    400: errorResponses[400],
-    401: errorResponses[401],
+    ...errorResponses(400, ...AUTH_ERRORS),
   },
 });
 

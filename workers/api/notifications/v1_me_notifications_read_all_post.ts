@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
-import type { App } from "../app";
-import { requireAuth } from "../middleware/auth";
+import { AUTH_ERRORS, requireAuth } from "../middleware/auth";
+import type { App } from "../router";
 import { markAllRead, unreadCount } from "./inbox";
 
 export const ReadAllBodySchema = z
@@ -20,6 +20,7 @@ export type V1MeNotificationsReadAllPostResponse = z.infer<typeof ReadAllRespons
 const route = createRoute({
   method: "post",
   path: "/v1/me/notifications/read-all",
+  operationId: "meNotificationsReadAllPost",
   tags: ["notifications", "me"],
   summary: "Mark all my notifications read",
   security: [{ bearer: [] }],
@@ -29,8 +30,7 @@ const route = createRoute({
   },
   responses: {
     200: { description: "Done", content: { "application/json": { schema: ReadAllResponseSchema } } },
-    400: errorResponses[400],
-    401: errorResponses[401],
+    ...errorResponses(400, ...AUTH_ERRORS),
   },
 });
 

@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
 import { IdParamSchema } from "../../lib/schemas";
-import type { App } from "../app";
-import { requireAuth } from "../middleware/auth";
+import { AUTH_ERRORS, requireAuth } from "../middleware/auth";
+import type { App } from "../router";
 import { markRead } from "./inbox";
 import { NotificationSchema } from "./schemas";
 
@@ -11,6 +11,7 @@ export type V1MeNotificationsReadPostResponse = z.infer<typeof NotificationSchem
 const route = createRoute({
   method: "post",
   path: "/v1/me/notifications/{id}/read",
+  operationId: "meNotificationsReadPost",
   tags: ["notifications", "me"],
   summary: "Mark one of my notifications read (repeating it changes nothing)",
   security: [{ bearer: [] }],
@@ -18,9 +19,7 @@ const route = createRoute({
   request: { params: z.object({ id: IdParamSchema }) },
   responses: {
     200: { description: "The notification", content: { "application/json": { schema: NotificationSchema } } },
-    400: errorResponses[400],
-    401: errorResponses[401],
-    404: errorResponses[404],
+    ...errorResponses(400, ...AUTH_ERRORS, [404, "notification.not_found"]),
   },
 });
 

@@ -1,7 +1,7 @@
 import { createRoute, type z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
-import type { App } from "../app";
-import { requireAuth } from "../middleware/auth";
+import { AUTH_ERRORS, requireAuth } from "../middleware/auth";
+import type { App } from "../router";
 import { unreadCount } from "./inbox";
 import { UnreadCountSchema } from "./schemas";
 
@@ -10,13 +10,14 @@ export type V1MeNotificationsUnreadCountGetResponse = z.infer<typeof UnreadCount
 const route = createRoute({
   method: "get",
   path: "/v1/me/notifications/unread-count",
+  operationId: "meNotificationsUnreadCountGet",
   tags: ["notifications", "me"],
   summary: "How many of my notifications are unread (for the badge)",
   security: [{ bearer: [] }],
   middleware: [requireAuth()] as const,
   responses: {
     200: { description: "Unread count", content: { "application/json": { schema: UnreadCountSchema } } },
-    401: errorResponses[401],
+    ...errorResponses(...AUTH_ERRORS),
   },
 });
 

@@ -3,16 +3,15 @@ import { festivals } from "../../db/schema/festivals";
 import { type CancelReason, type Reservation, reservations } from "../../db/schema/reservations";
 import { AppError } from "../../lib/errors";
 import { createLogger, type Logger } from "../../lib/logger";
+import { withRetries } from "../../lib/retry";
 import type { Services } from "../../lib/services";
-import { onFestivalCancelled } from "../festivals/hooks";
-import { onAccountDeleted } from "../me/service";
+import { todayIn } from "../../lib/time";
 import { notifyReservationCancelled } from "../notifications/events";
 import { announceOffers } from "../sales/announce";
 import { type Offer, offerFreePlaces } from "../sales/offers";
 import type { ReservationView } from "./schemas";
-import { findReservation, reservationNotFound, todayIn, toView } from "./service";
+import { findReservation, reservationNotFound, toView } from "./service";
 import { clearSoldOut } from "./sold-out";
-import { withRetries } from "./tx";
 
 // Lock order, as in reserve(): reservation rows, then user totals, then days + festival (sorted),
 // then (sales/offers.ts) the waitlist entries that the freed places are offered to.
@@ -114,7 +113,7 @@ export async function cancelOwn(
     .where(eq(festivals.id, r.festivalId));
   if (r.day < todayIn(f?.timezone ?? "UTC")) {
     throw new AppError(422, "reservation.cancel_closed", "A reservation for a past day cannot be cancelled", {
-      day: r.day,
+      details: { day: r.day },
     });
   }
   const done = await cancelReservations(s, logger, [r.id], "user");
@@ -132,7 +131,7 @@ function notCancellable(r: Reservation) {
     "reservation.not_cancellable",
     `This reservation is ${r.status.replace("_", " ")}`,
     {
-      status: r.status,
+      details: { status: r.status },
     },
   );
 }
@@ -180,10 +179,3 @@ export async function cancelFutureReservationsOf(s: Services, userId: number): P
   }
   return total;
 }
-
-onFestivalCancelled(async (s, festivalId) => {
-  await cancelFestivalReservations(s, festivalId);
-});
-onAccountDeleted(async (s, userId) => {
-  await cancelFutureReservationsOf(s, userId);
-});

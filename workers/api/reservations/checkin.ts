@@ -28,7 +28,7 @@ export async function checkIn(
   if (!r || !(await verifyCheckInCode(env.CHECKIN_SECRET, parsed, r.festivalId))) throw invalid();
   if (r.festivalId !== festivalId) {
     throw new AppError(422, "checkin.wrong_festival", "This code is for another festival", {
-      festivalId: r.festivalId,
+      details: { festivalId: r.festivalId },
     });
   }
   const done = await s.db
@@ -40,11 +40,11 @@ export async function checkIn(
   if (done.rowsAffected === 0) {
     if (after.status === "checked_in") {
       throw new AppError(409, "checkin.already_used", "This code was already used", {
-        checkedInAt: after.checkedInAt?.toISOString() ?? null,
+        details: { checkedInAt: after.checkedInAt?.toISOString() ?? null },
       });
     }
     throw new AppError(422, "checkin.reservation_cancelled", "This reservation was cancelled", {
-      cancelReason: after.cancelReason,
+      details: { cancelReason: after.cancelReason },
     });
   }
   logger.info("checked in", { reservationId: r.id, festivalId });

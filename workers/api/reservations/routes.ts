@@ -1,4 +1,4 @@
-import type { App } from "../app";
+import type { App } from "../router";
 import { registerV1FestivalsCheckInsPost } from "./v1_festivals_check_ins_post";
 import { registerV1FestivalsReservationsGet } from "./v1_festivals_reservations_get";
 import { registerV1FestivalsReservationsPost } from "./v1_festivals_reservations_post";

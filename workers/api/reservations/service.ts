@@ -33,9 +33,12 @@ import { and, eq, sql } from "drizzle-orm";
 import { type Festival, festivalDays, festivals } from "../../db/schema/festivals";
 import { type Reservation, reservations, reservationUserTotals } from "../../db/schema/reservations";
 import { waitlistEntries } from "../../db/schema/sales";
+import type { Tx } from "../../lib/db";
 import { AppError } from "../../lib/errors";
 import type { Logger } from "../../lib/logger";
+import { withRetries } from "../../lib/retry";
 import type { Services } from "../../lib/services";
+import { todayIn } from "../../lib/time";
 import { joinChatRoom } from "../chat/rooms";
 import { notifyReservationConfirmed } from "../notifications/events";
 import { admissionDone, requireAdmission } from "../sales/admission";
@@ -44,23 +47,6 @@ import { claimOffer, type Offer } from "../sales/offers";
 import { checkInCode } from "./checkin-code";
 import type { ReservationView } from "./schemas";
 import { markSoldOut, readSoldOut } from "./sold-out";
-import { withRetries } from "./tx";
-
-/** The festival's own calendar date now, `YYYY-MM-DD` (a day is "past" in the festival's timezone). */
-export function todayIn(timeZone: string, now = new Date()): string {
-  try {
-    const parts = new Intl.DateTimeFormat("en-US", {
-      timeZone,
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-    }).formatToParts(now);
-    const get = (type: string) => parts.find((p) => p.type === type)?.value ?? "";
-    return `${get("year")}-${get("month")}-${get("day")}`;
-  } catch {
-    return now.toISOString().slice(0, 10);
-  }
-}
 
 export async function toView(env: Env, r: Reservation): Promise<ReservationView> {
   return {
@@ -88,20 +74,26 @@ const festivalNotFound = () => new AppError(404, "festival.not_found", "No such 
 
 function notOnSale(f: Festival, reason: "cancelled" | "not_yet_open" | "closed") {
   return new AppError(422, "reservation.not_on_sale", "This festival is not on sale", {
-    reason,
-    saleOpensAt: f.saleOpensAt.toISOString(),
-    saleClosesAt: f.saleClosesAt.toISOString(),
+    details: {
+      reason,
+      saleOpensAt: f.saleOpensAt.toISOString(),
+      saleClosesAt: f.saleClosesAt.toISOString(),
+    },
   });
 }
 
 const soldOut = (day: string, remaining: number) =>
-  new AppError(409, "reservation.sold_out", "Not enough places left on this day", { day, remaining });
+  new AppError(409, "reservation.sold_out", "Not enough places left on this day", {
+    details: { day, remaining },
+  });
 
 function limitExceeded(limit: number, alreadyReserved: number, requested: number) {
   return new AppError(422, "reservation.limit_exceeded", "This would pass the festival's per-user limit", {
-    limit,
-    alreadyReserved,
-    requested,
+    details: {
+      limit,
+      alreadyReserved,
+      requested,
+    },
   });
 }
 
@@ -144,9 +136,11 @@ export async function reserve(
   if (now >= f.saleClosesAt) throw notOnSale(f, "closed");
   if (found.capacity === null || day < f.startDate || day > f.endDate || day < todayIn(f.timezone, now)) {
     throw new AppError(422, "reservation.invalid_day", "The festival has no places to sell on this day", {
-      day,
-      startDate: f.startDate,
-      endDate: f.endDate,
+      details: {
+        day,
+        startDate: f.startDate,
+        endDate: f.endDate,
+      },
     });
   }
   const offerId = found.offerId;
@@ -258,8 +252,6 @@ class NotTaken extends Error {
     this.why = why;
   }
 }
-
-type Tx = Parameters<Parameters<Services["db"]["transaction"]>[0]>[0];
 
 async function whyNotTaken(tx: Tx, festivalId: number, day: string): Promise<NotTaken> {
   const [state] = await tx

@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
-import { idempotent } from "../../lib/idempotency";
 import { IdempotencyHeaderSchema, IdParamSchema } from "../../lib/schemas";
-import type { App } from "../app";
-import { requireAdmin, requireAuth } from "../middleware/auth";
+import { ADMIN_ERRORS, AUTH_ERRORS, requireAdmin, requireAuth } from "../middleware/auth";
+import { IDEMPOTENCY_ERRORS, idempotent } from "../middleware/idempotency";
+import type { App } from "../router";
 import { checkIn } from "./checkin";
 import { ReservationSchema } from "./schemas";
 
@@ -17,6 +17,7 @@ export type V1FestivalsCheckInsPostResponse = z.infer<typeof ReservationSchema>;
 const route = createRoute({
   method: "post",
   path: "/v1/festivals/{festivalId}/check-ins",
+  operationId: "festivalsCheckInsPost",
   tags: ["reservations", "admin"],
   summary: "Check a reservation in at the gate with its code (admins); each code works once",
   security: [{ bearer: [] }],
@@ -28,11 +29,14 @@ const route = createRoute({
   },
   responses: {
     200: { description: "Checked in", content: { "application/json": { schema: ReservationSchema } } },
-    400: errorResponses[400],
-    401: errorResponses[401],
-    403: errorResponses[403],
-    409: errorResponses[409],
-    422: errorResponses[422],
+    ...errorResponses(
+      400,
+      ...AUTH_ERRORS,
+      ...ADMIN_ERRORS,
+      ...IDEMPOTENCY_ERRORS,
+      [409, "checkin.already_used"],
+      [422, "checkin.invalid", "checkin.wrong_festival", "checkin.reservation_cancelled"],
+    ),
   },
 });
 

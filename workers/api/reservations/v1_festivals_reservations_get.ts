@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
 import { IdParamSchema } from "../../lib/schemas";
-import type { App } from "../app";
-import { requireAdmin, requireAuth } from "../middleware/auth";
+import { ADMIN_ERRORS, AUTH_ERRORS, requireAdmin, requireAuth } from "../middleware/auth";
+import type { App } from "../router";
 import { listForFestival } from "./queries";
 import { ListQuerySchema, ReservationListSchema } from "./schemas";
 
@@ -11,6 +11,7 @@ export type V1FestivalsReservationsGetResponse = z.infer<typeof ReservationListS
 const route = createRoute({
   method: "get",
   path: "/v1/festivals/{festivalId}/reservations",
+  operationId: "festivalsReservationsGet",
   tags: ["reservations", "admin"],
   summary: "A festival's reservations, newest first (admins)",
   security: [{ bearer: [] }],
@@ -18,10 +19,7 @@ const route = createRoute({
   request: { params: z.object({ festivalId: IdParamSchema }), query: ListQuerySchema },
   responses: {
     200: { description: "One page", content: { "application/json": { schema: ReservationListSchema } } },
-    400: errorResponses[400],
-    401: errorResponses[401],
-    403: errorResponses[403],
-    404: errorResponses[404],
+    ...errorResponses(400, ...AUTH_ERRORS, ...ADMIN_ERRORS, [404, "festival.not_found"]),
   },
 });
 

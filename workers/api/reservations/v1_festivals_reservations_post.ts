@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
-import { idempotent } from "../../lib/idempotency";
 import { DaySchema, IdempotencyHeaderSchema, IdParamSchema } from "../../lib/schemas";
-import type { App } from "../app";
-import { requireAuth } from "../middleware/auth";
+import { AUTH_ERRORS, requireAuth } from "../middleware/auth";
+import { IDEMPOTENCY_ERRORS, idempotent } from "../middleware/idempotency";
+import type { App } from "../router";
 import { ReservationSchema } from "./schemas";
 import { reserve } from "./service";
 
@@ -31,6 +31,7 @@ export type V1FestivalsReservationsPostResponse = z.infer<typeof ReservationSche
 const route = createRoute({
   method: "post",
   path: "/v1/festivals/{festivalId}/reservations",
+  operationId: "festivalsReservationsPost",
   tags: ["reservations"],
   summary: "Reserve places on one festival day (confirmed at once, or refused)",
   description:
@@ -47,13 +48,16 @@ const route = createRoute({
   },
   responses: {
     201: { description: "Confirmed", content: { "application/json": { schema: ReservationSchema } } },
-    400: errorResponses[400],
-    401: errorResponses[401],
-    403: errorResponses[403],
-    404: errorResponses[404],
-    409: errorResponses[409],
-    422: errorResponses[422],
-    503: errorResponses[503],
+    ...errorResponses(
+      400,
+      ...AUTH_ERRORS,
+      ...IDEMPOTENCY_ERRORS,
+      [403, "queue.admission_required", "queue.admission_expired", "queue.admission_invalid"],
+      [404, "festival.not_found"],
+      [409, "reservation.sold_out", "waitlist.offer_expired"],
+      [422, "reservation.not_on_sale", "reservation.invalid_day", "reservation.limit_exceeded"],
+      [503, "service.busy"],
+    ),
   },
 });
 

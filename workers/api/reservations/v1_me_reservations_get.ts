@@ -1,7 +1,7 @@
 import { createRoute, type z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
-import type { App } from "../app";
-import { requireAuth } from "../middleware/auth";
+import { AUTH_ERRORS, requireAuth } from "../middleware/auth";
+import type { App } from "../router";
 import { listMine } from "./queries";
 import { ListQuerySchema, ReservationListSchema } from "./schemas";
 
@@ -11,6 +11,7 @@ export type V1MeReservationsGetResponse = z.infer<typeof ReservationListSchema>;
 const route = createRoute({
   method: "get",
   path: "/v1/me/reservations",
+  operationId: "meReservationsGet",
   tags: ["reservations", "me"],
   summary: "My reservations, newest first, optionally of one status",
   security: [{ bearer: [] }],
@@ -18,8 +19,7 @@ const route = createRoute({
   request: { query: ListQuerySchema },
   responses: {
     200: { description: "One page", content: { "application/json": { schema: ReservationListSchema } } },
-    400: errorResponses[400],
-    401: errorResponses[401],
+    ...errorResponses(400, ...AUTH_ERRORS),
   },
 });
 

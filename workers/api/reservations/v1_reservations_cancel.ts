@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
-import { idempotent } from "../../lib/idempotency";
 import { IdempotencyHeaderSchema, IdParamSchema } from "../../lib/schemas";
-import type { App } from "../app";
-import { requireAuth } from "../middleware/auth";
+import { AUTH_ERRORS, requireAuth } from "../middleware/auth";
+import { IDEMPOTENCY_ERRORS, idempotent } from "../middleware/idempotency";
+import type { App } from "../router";
 import { cancelOwn } from "./cancel";
 import { ReservationSchema } from "./schemas";
 
@@ -12,6 +12,7 @@ export type V1ReservationsCancelResponse = z.infer<typeof ReservationSchema>;
 const route = createRoute({
   method: "post",
   path: "/v1/reservations/{id}/cancel",
+  operationId: "reservationsCancel",
   tags: ["reservations"],
   summary: "Cancel my reservation; its places are free again at once",
   description: "Already cancelled or checked in: 409 reservation.not_cancellable. A past day: 422.",
@@ -20,12 +21,15 @@ const route = createRoute({
   request: { params: z.object({ id: IdParamSchema }), headers: IdempotencyHeaderSchema },
   responses: {
     200: { description: "Cancelled", content: { "application/json": { schema: ReservationSchema } } },
-    400: errorResponses[400],
-    401: errorResponses[401],
-    404: errorResponses[404],
-    409: errorResponses[409],
-    422: errorResponses[422],
-    503: errorResponses[503],
+    ...errorResponses(
+      400,
+      ...AUTH_ERRORS,
+      ...IDEMPOTENCY_ERRORS,
+      [404, "reservation.not_found"],
+      [409, "reservation.not_cancellable"],
+      [422, "reservation.cancel_closed"],
+      [503, "service.busy"],
+    ),
   },
 });
 

@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
 import { IdParamSchema } from "../../lib/schemas";
-import type { App } from "../app";
-import { requireAuth } from "../middleware/auth";
+import { AUTH_ERRORS, requireAuth } from "../middleware/auth";
+import type { App } from "../router";
 import { getForViewer } from "./queries";
 import { ReservationSchema } from "./schemas";
 
@@ -11,6 +11,7 @@ export type V1ReservationsGetResponse = z.infer<typeof ReservationSchema>;
 const route = createRoute({
   method: "get",
   path: "/v1/reservations/{id}",
+  operationId: "reservationsGet",
   tags: ["reservations"],
   summary: "One reservation with its check-in code (its owner or an admin; others get 404)",
   security: [{ bearer: [] }],
@@ -18,9 +19,7 @@ const route = createRoute({
   request: { params: z.object({ id: IdParamSchema }) },
   responses: {
     200: { description: "The reservation", content: { "application/json": { schema: ReservationSchema } } },
-    400: errorResponses[400],
-    401: errorResponses[401],
-    404: errorResponses[404],
+    ...errorResponses(400, ...AUTH_ERRORS, [404, "reservation.not_found"]),
   },
 });
 

@@ -12,7 +12,7 @@ function assertJoinable(cfg: QueueConfig, now: number) {
   if (!cfg.enabled) throw disabled();
   if (cfg.cancelled || now >= cfg.saleClosesAt) {
     throw new AppError(422, "queue.closed", "The sale of this festival is over", {
-      cancelled: cfg.cancelled,
+      details: { cancelled: cfg.cancelled },
     });
   }
 }
@@ -101,7 +101,7 @@ export async function requireAdmission(
       403,
       "queue.admission_required",
       "This festival sells through a waiting room: join it and reserve with your admission token",
-      { queue: `/v1/festivals/${f.id}/queue` },
+      { details: { queue: `/v1/festivals/${f.id}/queue` } },
     );
   }
   const check = await checkAdmissionToken(env.JWT_SECRET, token, { festivalId: f.id, userId, now });

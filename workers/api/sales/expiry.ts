@@ -1,8 +1,8 @@
 import { and, asc, eq, inArray, isNull, lte, sql } from "drizzle-orm";
 import { waitlistEntries } from "../../db/schema/sales";
 import type { Logger } from "../../lib/logger";
+import { withRetries } from "../../lib/retry";
 import type { Services } from "../../lib/services";
-import { withRetries } from "../reservations/tx";
 import { announceExpired, announceExpiring, announceRelease, writeOfferHints } from "./announce";
 import { offerFreePlaces, releaseHeld, toOffer } from "./offers";
 

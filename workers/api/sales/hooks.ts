@@ -3,16 +3,14 @@ import { festivalDays } from "../../db/schema/festivals";
 import { waitlistEntries } from "../../db/schema/sales";
 import { AppError } from "../../lib/errors";
 import { createLogger, type Logger } from "../../lib/logger";
+import { withRetries } from "../../lib/retry";
 import type { Services } from "../../lib/services";
-import { onFestivalCancelled, onFestivalChanged } from "../festivals/hooks";
-import { onAccountDeleted } from "../me/service";
-import { withRetries } from "../reservations/tx";
 import { announceOffers } from "./announce";
 import { offerFreePlaces } from "./offers";
 import { leaveWaitlist } from "./waitlist";
 
-// What the waitlist does when a festival changes or goes, or an account goes. Registered at module
-// load: routes.ts imports this file.
+// What the waitlist does when a festival changes or goes, or an account goes (run from the ordered
+// lists in workers/api/hooks.ts).
 
 /** After a capacity change: new free places go to the waitlist first. */
 export async function offerFreedDays(s: Services, logger: Logger, festivalId: number): Promise<void> {
@@ -31,7 +29,8 @@ export async function offerFreedDays(s: Services, logger: Logger, festivalId: nu
 
 const hookLogger = () => createLogger({ area: "sales" });
 
-onFestivalCancelled(async (s, festivalId) => {
+/** A cancelled festival's waitlist closes and its held places go back. */
+export async function closeWaitlistOfFestival(s: Services, festivalId: number): Promise<void> {
   // Entries first, then the days: the lock order of every waitlist transaction.
   await withRetries(hookLogger(), "waitlist.festival_cancelled", () =>
     s.db.transaction(async (tx) => {
@@ -42,13 +41,18 @@ onFestivalCancelled(async (s, festivalId) => {
       await tx.update(festivalDays).set({ held: 0 }).where(eq(festivalDays.festivalId, festivalId));
     }),
   );
-});
+}
 
-onFestivalChanged(async (s, festivalId, changed) => {
+export async function offerOnCapacityChange(
+  s: Services,
+  festivalId: number,
+  changed: string[],
+): Promise<void> {
   if (changed.includes("capacity")) await offerFreedDays(s, hookLogger(), festivalId);
-});
+}
 
-onAccountDeleted(async (s, userId) => {
+/** A deleted account leaves every waitlist it is on; its held places go to the next in line. */
+export async function leaveWaitlistsOfDeletedAccount(s: Services, userId: number): Promise<void> {
   const live = await s.db
     .select({ festivalId: waitlistEntries.festivalId, day: waitlistEntries.day })
     .from(waitlistEntries)
@@ -58,4 +62,4 @@ onAccountDeleted(async (s, userId) => {
       if (!(err instanceof AppError)) throw err;
     });
   }
-});
+}

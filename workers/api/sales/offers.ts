@@ -18,11 +18,9 @@
 import { and, asc, eq, gt, inArray, lt, or, sql } from "drizzle-orm";
 import { festivalDays, festivals } from "../../db/schema/festivals";
 import { type WaitlistEntry, waitlistEntries } from "../../db/schema/sales";
+import type { Tx } from "../../lib/db";
 import { AppError } from "../../lib/errors";
-import type { Services } from "../../lib/services";
-import { todayIn } from "../reservations/service";
-
-export type Tx = Parameters<Parameters<Services["db"]["transaction"]>[0]>[0];
+import { todayIn } from "../../lib/time";
 
 export interface Offer {
   entryId: number;

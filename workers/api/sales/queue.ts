@@ -203,15 +203,11 @@ export async function runQueue(
       String(Math.ceil(keep)),
     ]);
   } catch {
-    throw new AppError(
-      503,
-      "queue.unavailable",
-      "The waiting room is unavailable; retry shortly",
-      undefined,
-      {
+    throw new AppError(503, "queue.unavailable", "The waiting room is unavailable; retry shortly", {
+      headers: {
         "Retry-After": "2",
       },
-    );
+    });
   }
   const r = (raw as (number | string)[]).map(Number);
   return {

@@ -1,4 +1,4 @@
-import type { App } from "../app";
+import type { App } from "../router";
 import { registerV1FestivalsQueueMeDelete } from "./v1_festivals_queue_me_delete";
 import { registerV1FestivalsQueueMeEventsGet } from "./v1_festivals_queue_me_events_get";
 import { registerV1FestivalsQueueMeGet } from "./v1_festivals_queue_me_get";
@@ -8,8 +8,6 @@ import { registerV1FestivalsSalesPatch } from "./v1_festivals_sales_patch";
 import { registerV1FestivalsWaitlistMeDelete } from "./v1_festivals_waitlist_me_delete";
 import { registerV1FestivalsWaitlistMeGet } from "./v1_festivals_waitlist_me_get";
 import { registerV1FestivalsWaitlistPost } from "./v1_festivals_waitlist_post";
-// Registers the festival-cancelled, festival-changed and account-deleted hooks at module load.
-import "./hooks";
 
 /** Sale-day flow control: the virtual waiting room (queue) and the waitlist of sold-out days. */
 export function registerSalesRoutes(app: App) {

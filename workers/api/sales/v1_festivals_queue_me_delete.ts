@@ -1,13 +1,14 @@
 import { createRoute } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
-import type { App } from "../app";
-import { requireAuth } from "../middleware/auth";
+import { AUTH_ERRORS, requireAuth } from "../middleware/auth";
+import type { App } from "../router";
 import { leaveQueue } from "./admission";
 import { FestivalParamsSchema } from "./schemas";
 
 const route = createRoute({
   method: "delete",
   path: "/v1/festivals/{festivalId}/queue/me",
+  operationId: "festivalsQueueMeDelete",
   tags: ["queue"],
   summary: "Leave the waiting room (or give back an admission); idempotent",
   security: [{ bearer: [] }],
@@ -15,10 +16,7 @@ const route = createRoute({
   request: { params: FestivalParamsSchema },
   responses: {
     204: { description: "Not in the room any more" },
-    400: errorResponses[400],
-    401: errorResponses[401],
-    404: errorResponses[404],
-    503: errorResponses[503],
+    ...errorResponses(400, ...AUTH_ERRORS, [404, "festival.not_found"], [503, "queue.unavailable"]),
   },
 });
 

@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
 import { errorResponses } from "../../lib/errors";
-import type { App } from "../app";
-import { requireAuth } from "../middleware/auth";
+import { AUTH_ERRORS, requireAuth } from "../middleware/auth";
+import type { App } from "../router";
 import { notInQueue, readQueue } from "./admission";
 import { loadQueueConfig } from "./queue";
 import { FestivalParamsSchema } from "./schemas";
@@ -21,6 +21,7 @@ const QuerySchema = z.object({
 const route = createRoute({
   method: "get",
   path: "/v1/festivals/{festivalId}/queue/me/events",
+  operationId: "festivalsQueueMeEventsGet",
   tags: ["queue"],
   summary: "Server-sent events: my place in the waiting room until I am admitted",
   description:
@@ -33,11 +34,13 @@ const route = createRoute({
   request: { params: FestivalParamsSchema, query: QuerySchema },
   responses: {
     200: { description: "An event stream", content: { "text/event-stream": { schema: z.string() } } },
-    400: errorResponses[400],
-    401: errorResponses[401],
-    404: errorResponses[404],
-    422: errorResponses[422],
-    503: errorResponses[503],
+    ...errorResponses(
+      400,
+      ...AUTH_ERRORS,
+      [404, "festival.not_found", "queue.not_joined"],
+      [422, "queue.disabled"],
+      [503, "queue.unavailable"],
+    ),
   },
 });
 

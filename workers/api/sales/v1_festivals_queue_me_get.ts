@@ -1,7 +1,7 @@
 import { createRoute, type z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
-import type { App } from "../app";
-import { requireAuth } from "../middleware/auth";
+import { AUTH_ERRORS, requireAuth } from "../middleware/auth";
+import type { App } from "../router";
 import { myQueueStatus } from "./admission";
 import { FestivalParamsSchema, QueueStatusSchema } from "./schemas";
 
@@ -10,6 +10,7 @@ export type V1FestivalsQueueMeGetResponse = z.infer<typeof QueueStatusSchema>;
 const route = createRoute({
   method: "get",
   path: "/v1/festivals/{festivalId}/queue/me",
+  operationId: "festivalsQueueMeGet",
   tags: ["queue"],
   summary: "My place in the waiting room, or my admission token once admitted",
   description:
@@ -19,11 +20,13 @@ const route = createRoute({
   request: { params: FestivalParamsSchema },
   responses: {
     200: { description: "My status", content: { "application/json": { schema: QueueStatusSchema } } },
-    400: errorResponses[400],
-    401: errorResponses[401],
-    404: errorResponses[404],
-    422: errorResponses[422],
-    503: errorResponses[503],
+    ...errorResponses(
+      400,
+      ...AUTH_ERRORS,
+      [404, "festival.not_found", "queue.not_joined"],
+      [422, "queue.disabled"],
+      [503, "queue.unavailable"],
+    ),
   },
 });
 

@@ -1,7 +1,7 @@
 import { createRoute, type z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
-import type { App } from "../app";
-import { requireAuth } from "../middleware/auth";
+import { AUTH_ERRORS, requireAuth } from "../middleware/auth";
+import type { App } from "../router";
 import { joinQueue } from "./admission";
 import { FestivalParamsSchema, QueueStatusSchema } from "./schemas";
 
@@ -10,6 +10,7 @@ export type V1FestivalsQueuePostResponse = z.infer<typeof QueueStatusSchema>;
 const route = createRoute({
   method: "post",
   path: "/v1/festivals/{festivalId}/queue",
+  operationId: "festivalsQueuePost",
   tags: ["queue"],
   summary: "Join the festival's waiting room (joining again answers the same entry)",
   description:
@@ -22,11 +23,13 @@ const route = createRoute({
   responses: {
     200: { description: "Already in", content: { "application/json": { schema: QueueStatusSchema } } },
     201: { description: "Joined", content: { "application/json": { schema: QueueStatusSchema } } },
-    400: errorResponses[400],
-    401: errorResponses[401],
-    404: errorResponses[404],
-    422: errorResponses[422],
-    503: errorResponses[503],
+    ...errorResponses(
+      400,
+      ...AUTH_ERRORS,
+      [404, "festival.not_found"],
+      [422, "queue.disabled", "queue.closed"],
+      [503, "queue.unavailable"],
+    ),
   },
 });
 

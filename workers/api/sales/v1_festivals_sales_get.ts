@@ -1,7 +1,7 @@
 import { createRoute, type z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
-import type { App } from "../app";
-import { requireAdmin, requireAuth } from "../middleware/auth";
+import { ADMIN_ERRORS, AUTH_ERRORS, requireAdmin, requireAuth } from "../middleware/auth";
+import type { App } from "../router";
 import { salesView } from "./admin";
 import { FestivalParamsSchema, SalesViewSchema } from "./schemas";
 
@@ -10,6 +10,7 @@ export type V1FestivalsSalesGetResponse = z.infer<typeof SalesViewSchema>;
 const route = createRoute({
   method: "get",
   path: "/v1/festivals/{festivalId}/sales",
+  operationId: "festivalsSalesGet",
   tags: ["queue", "waitlist", "admin"],
   summary: "The festival's waiting room and waitlists at a glance (admins)",
   security: [{ bearer: [] }],
@@ -17,11 +18,7 @@ const route = createRoute({
   request: { params: FestivalParamsSchema },
   responses: {
     200: { description: "Sales state", content: { "application/json": { schema: SalesViewSchema } } },
-    400: errorResponses[400],
-    401: errorResponses[401],
-    403: errorResponses[403],
-    404: errorResponses[404],
-    503: errorResponses[503],
+    ...errorResponses(400, ...AUTH_ERRORS, ...ADMIN_ERRORS, [404, "festival.not_found"]),
   },
 });
 

@@ -1,7 +1,7 @@
 import { createRoute, type z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
-import type { App } from "../app";
-import { requireAdmin, requireAuth } from "../middleware/auth";
+import { ADMIN_ERRORS, AUTH_ERRORS, requireAdmin, requireAuth } from "../middleware/auth";
+import type { App } from "../router";
 import { salesView, updateSalesSettings } from "./admin";
 import { FestivalParamsSchema, SalesSettingsSchema, SalesViewSchema } from "./schemas";
 
@@ -11,6 +11,7 @@ export type V1FestivalsSalesPatchResponse = z.infer<typeof SalesViewSchema>;
 const route = createRoute({
   method: "patch",
   path: "/v1/festivals/{festivalId}/sales",
+  operationId: "festivalsSalesPatch",
   tags: ["queue", "waitlist", "admin"],
   summary: "Waiting room and waitlist settings (admins)",
   description:
@@ -28,11 +29,13 @@ const route = createRoute({
       description: "Sales state after the change",
       content: { "application/json": { schema: SalesViewSchema } },
     },
-    400: errorResponses[400],
-    401: errorResponses[401],
-    403: errorResponses[403],
-    404: errorResponses[404],
-    503: errorResponses[503],
+    ...errorResponses(
+      400,
+      ...AUTH_ERRORS,
+      ...ADMIN_ERRORS,
+      [404, "festival.not_found"],
+      [503, "service.busy"],
+    ),
   },
 });
 

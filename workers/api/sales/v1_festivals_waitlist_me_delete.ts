@@ -1,13 +1,14 @@
 import { createRoute } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
-import type { App } from "../app";
-import { requireAuth } from "../middleware/auth";
+import { AUTH_ERRORS, requireAuth } from "../middleware/auth";
+import type { App } from "../router";
 import { DayParamsSchema } from "./schemas";
 import { leaveWaitlist } from "./waitlist";
 
 const route = createRoute({
   method: "delete",
   path: "/v1/festivals/{festivalId}/waitlist/me/{day}",
+  operationId: "festivalsWaitlistMeDelete",
   tags: ["waitlist"],
   summary: "Leave a day's waitlist, or decline its offer (the places pass to the next in line)",
   security: [{ bearer: [] }],
@@ -15,10 +16,7 @@ const route = createRoute({
   request: { params: DayParamsSchema },
   responses: {
     204: { description: "Left" },
-    400: errorResponses[400],
-    401: errorResponses[401],
-    404: errorResponses[404],
-    503: errorResponses[503],
+    ...errorResponses(400, ...AUTH_ERRORS, [404, "waitlist.not_found"], [503, "service.busy"]),
   },
 });
 

@@ -1,7 +1,7 @@
 import { createRoute, type z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
-import type { App } from "../app";
-import { requireAuth } from "../middleware/auth";
+import { AUTH_ERRORS, requireAuth } from "../middleware/auth";
+import type { App } from "../router";
 import { FestivalParamsSchema, WaitlistListSchema } from "./schemas";
 import { myWaitlist } from "./waitlist";
 
@@ -10,6 +10,7 @@ export type V1FestivalsWaitlistMeGetResponse = z.infer<typeof WaitlistListSchema
 const route = createRoute({
   method: "get",
   path: "/v1/festivals/{festivalId}/waitlist/me",
+  operationId: "festivalsWaitlistMeGet",
   tags: ["waitlist"],
   summary: "My waitlist entries in this festival (positions, offers), newest first",
   security: [{ bearer: [] }],
@@ -17,9 +18,7 @@ const route = createRoute({
   request: { params: FestivalParamsSchema },
   responses: {
     200: { description: "My entries", content: { "application/json": { schema: WaitlistListSchema } } },
-    400: errorResponses[400],
-    401: errorResponses[401],
-    503: errorResponses[503],
+    ...errorResponses(400, ...AUTH_ERRORS),
   },
 });
 

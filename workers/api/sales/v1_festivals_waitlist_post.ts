@@ -1,7 +1,7 @@
 import { createRoute, type z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
-import type { App } from "../app";
-import { requireAuth } from "../middleware/auth";
+import { AUTH_ERRORS, requireAuth } from "../middleware/auth";
+import type { App } from "../router";
 import { FestivalParamsSchema, WaitlistEntrySchema, WaitlistJoinSchema } from "./schemas";
 import { joinWaitlist } from "./waitlist";
 
@@ -11,6 +11,7 @@ export type V1FestivalsWaitlistPostResponse = z.infer<typeof WaitlistEntrySchema
 const route = createRoute({
   method: "post",
   path: "/v1/festivals/{festivalId}/waitlist",
+  operationId: "festivalsWaitlistPost",
   tags: ["waitlist"],
   summary: "Wait for places on a sold-out day (joining again answers the same entry)",
   description:
@@ -27,12 +28,14 @@ const route = createRoute({
   responses: {
     200: { description: "Already waiting", content: { "application/json": { schema: WaitlistEntrySchema } } },
     201: { description: "Joined", content: { "application/json": { schema: WaitlistEntrySchema } } },
-    400: errorResponses[400],
-    401: errorResponses[401],
-    404: errorResponses[404],
-    409: errorResponses[409],
-    422: errorResponses[422],
-    503: errorResponses[503],
+    ...errorResponses(
+      400,
+      ...AUTH_ERRORS,
+      [404, "festival.not_found"],
+      [409, "waitlist.places_available"],
+      [422, "waitlist.not_on_sale", "waitlist.invalid_day", "waitlist.limit_exceeded"],
+      [503, "service.busy"],
+    ),
   },
 });
 

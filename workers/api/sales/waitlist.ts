@@ -4,9 +4,9 @@ import { reservationUserTotals } from "../../db/schema/reservations";
 import { type WaitlistEntry, waitlistEntries } from "../../db/schema/sales";
 import { AppError } from "../../lib/errors";
 import type { Logger } from "../../lib/logger";
+import { withRetries } from "../../lib/retry";
 import type { Services } from "../../lib/services";
-import { todayIn } from "../reservations/service";
-import { withRetries } from "../reservations/tx";
+import { todayIn } from "../../lib/time";
 import { announceRelease } from "./announce";
 import { expireDueOffers } from "./expiry";
 import { offerFreePlaces, releaseHeld } from "./offers";
@@ -97,18 +97,21 @@ export async function joinWaitlist(
       : now >= found.saleClosesAt
         ? "closed"
         : null;
-  if (reason) throw new AppError(422, "waitlist.not_on_sale", "This festival is not on sale", { reason });
+  if (reason)
+    throw new AppError(422, "waitlist.not_on_sale", "This festival is not on sale", { details: { reason } });
   if (day < found.startDate || day > found.endDate || day < todayIn(found.timezone, now)) {
     throw new AppError(422, "waitlist.invalid_day", "The festival has no places to sell on this day", {
-      day,
+      details: { day },
     });
   }
   const used = found.used ?? 0;
   if (used + quantity > found.perUserLimit) {
     throw new AppError(422, "waitlist.limit_exceeded", "This would pass the festival's per-user limit", {
-      limit: found.perUserLimit,
-      alreadyReserved: used,
-      requested: quantity,
+      details: {
+        limit: found.perUserLimit,
+        alreadyReserved: used,
+        requested: quantity,
+      },
     });
   }
 
@@ -121,7 +124,7 @@ export async function joinWaitlist(
         .for("update");
       if (!d)
         throw new AppError(422, "waitlist.invalid_day", "The festival has no places to sell on this day", {
-          day,
+          details: { day },
         });
       const [existing] = await tx
         .select()
@@ -131,8 +134,10 @@ export async function joinWaitlist(
       const remaining = d.capacity - d.reserved - d.held;
       if (remaining >= quantity) {
         throw new AppError(409, "waitlist.places_available", "Places are available: reserve them directly", {
-          day,
-          remaining,
+          details: {
+            day,
+            remaining,
+          },
         });
       }
       const inserted = await tx

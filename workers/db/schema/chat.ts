@@ -1,5 +1,5 @@
 import { index, int, json, mysqlTable, primaryKey } from "drizzle-orm/mysql-core";
-import type { ChatMessage } from "../../api/chat/protocol";
+import type { ChatMessage } from "../../../durable-objects/chat-room/contract/protocol";
 import { at, createdAt, ref, updatedAt } from "./columns";
 
 /**

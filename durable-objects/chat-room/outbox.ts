@@ -1,6 +1,6 @@
-import type { ChatItem } from "../../lib/dynamo.ts";
-import type { KafkaRest } from "./kafka-rest";
-import type { ChatMessage } from "./protocol";
+import type { ChatItem } from "../../workers/lib/dynamo.ts";
+import type { KafkaLog } from "../../workers/lib/kafka";
+import { type ChatMessage, itemToMessage } from "./contract/protocol";
 
 /**
  * The room's outbox: every accepted message is written to `outbox` (RoomStore.append, in the
@@ -38,15 +38,6 @@ export interface OutboxState {
   failures: number;
   retryAt: number;
 }
-
-export const itemToMessage = (item: ChatItem): ChatMessage => ({
-  seq: item.seq,
-  id: item.id,
-  userId: Number(item.userId),
-  nickname: item.nickname,
-  text: item.text,
-  sentAt: new Date(item.sentAt).toISOString(),
-});
 
 export class RoomOutbox {
   readonly #storage: DurableObjectStorage;
@@ -136,7 +127,7 @@ export class RoomOutbox {
  */
 export async function drainOutbox(
   outbox: RoomOutbox,
-  kafka: KafkaRest,
+  kafka: KafkaLog,
   topic: string,
   onError: (error: unknown, state: OutboxState) => void,
 ): Promise<number | undefined> {
@@ -151,7 +142,8 @@ export async function drainOutbox(
       if (!last) return undefined;
       const roomKey = (JSON.parse(last.payload) as ChatItem).roomId;
       await kafka.produce(
-        rows.map((r) => ({ topic, key: roomKey, value: r.payload })),
+        topic,
+        rows.map((r) => ({ key: roomKey, value: r.payload })),
         PRODUCE_TIMEOUT_MS,
       );
       outbox.markProduced(last.seq);

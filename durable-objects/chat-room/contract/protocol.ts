@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import type { ChatItem } from "../../../workers/lib/dynamo.ts";
 
 /**
  * The chat WebSocket protocol of DESIGN.md, shared by the Worker route, the ChatRoom object and the
@@ -40,6 +41,16 @@ export const ChatMessageSchema = z
   .openapi("ChatMessage");
 
 export type ChatMessage = z.infer<typeof ChatMessageSchema>;
+
+/** A message as the room produces it to Kafka and DynamoDB stores it, back in the form clients see. */
+export const itemToMessage = (item: ChatItem): ChatMessage => ({
+  seq: item.seq,
+  id: item.id,
+  userId: Number(item.userId),
+  nickname: item.nickname,
+  text: item.text,
+  sentAt: new Date(item.sentAt).toISOString(),
+});
 
 const ClientMsgIdSchema = z
   .string()

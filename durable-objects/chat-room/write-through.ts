@@ -1,9 +1,9 @@
 import { and, eq, inArray, lt, type SQL, sql } from "drizzle-orm";
-import { chatMembers, chatRooms } from "../../db/schema/chat";
-import type { Services } from "../../lib/services";
-import type { ChatMessage } from "./protocol";
-import type { RoomStore } from "./room-store";
-import { publishUnreadEvent } from "./unread-events";
+import { chatMembers, chatRooms } from "../../workers/db/schema/chat";
+import type { Services } from "../../workers/lib/services";
+import type { ChatMessage } from "./contract/protocol";
+import { publishUnreadEvent } from "./contract/unread-events";
+import type { RoomStore } from "./store";
 
 /**
  * What a ChatRoom object writes back to MySQL and Redis, from its alarm, debounced: the room list

@@ -1,4 +1,4 @@
-import type { Services } from "../../lib/services";
+import type { Services } from "../../../workers/lib/services";
 import type { ChatMessage } from "./protocol";
 
 /**

@@ -1,4 +1,4 @@
-import type { AuthUser } from "../hono-env";
+import type { users } from "../../../workers/db/schema/users";
 
 /**
  * The Worker verifies the token and the membership, then hands the object who is connecting in an
@@ -11,7 +11,7 @@ export interface ChatIdentity {
   festivalId: number;
   userId: number;
   nickname: string;
-  role: AuthUser["role"];
+  role: (typeof users.$inferSelect)["role"];
   /** The member's read cursor as MySQL knows it (the object may know a newer one). */
   readSeq: number;
   /** The Sec-WebSocket-Protocol value to echo, when the client offered any. */

@@ -1,9 +1,9 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { ContentfulStatusCode, StatusCode } from "hono/utils/http-status";
-import type { HonoEnv } from "../api/hono-env";
-import { AppError } from "./errors";
-import type { Services } from "./services";
+import { AppError } from "../../lib/errors";
+import type { Services } from "../../lib/services";
+import type { HonoEnv } from "../hono-env";
 
 /**
  * `Idempotency-Key` for retryable writes (DESIGN.md, pretix's rules), as route middleware placed
@@ -67,11 +67,20 @@ const unavailable = () =>
     503,
     "idempotency.unavailable",
     "Idempotency keys cannot be checked right now; retry shortly",
-    undefined,
     {
-      "Retry-After": "1",
+      headers: {
+        "Retry-After": "1",
+      },
     },
   );
+
+/** What `idempotent` answers, for the OpenAPI responses of the routes that use it. */
+export const IDEMPOTENCY_ERRORS = [
+  [400, "idempotency.invalid_key"],
+  [409, "idempotency.in_flight"],
+  [422, "idempotency.key_reused"],
+  [503, "idempotency.unavailable"],
+] as const;
 
 /** `scope` names the route (e.g. "reservations.cancel"): keys of different routes never meet. */
 export const idempotent = (scope: string) =>
@@ -108,8 +117,7 @@ export const idempotent = (scope: string) =>
             409,
             "idempotency.in_flight",
             "A request with this Idempotency-Key is still being processed; retry shortly",
-            undefined,
-            { "Retry-After": "1" },
+            { headers: { "Retry-After": "1" } },
           );
         }
       }

@@ -1,6 +1,6 @@
-import { errorText, isDependencyDown } from "../../lib/dependency-errors";
-import { AppError } from "../../lib/errors";
-import type { Logger } from "../../lib/logger";
+import { errorText, isDependencyDown } from "./dependency-errors";
+import { AppError } from "./errors";
+import type { Logger } from "./logger";
 
 /**
  * Runs a MySQL transaction again when InnoDB gave up on it under contention: deadlock (1213),
@@ -30,8 +30,10 @@ export async function withRetries<T>(logger: Logger, what: string, run: () => Pr
       }
       if (RETRYABLE.test(text) || isDependencyDown(err)) {
         logger.error("transaction failed", { what, attempt, error: err });
-        throw new AppError(503, "service.busy", "The service is busy; retry in a moment", undefined, {
-          "Retry-After": "1",
+        throw new AppError(503, "service.busy", "The service is busy; retry in a moment", {
+          headers: {
+            "Retry-After": "1",
+          },
         });
       }
       throw err;

@@ -1,5 +1,5 @@
-import type { ChatItem } from "../../lib/dynamo.ts";
-import { CHAT_LIMITS, type ChatMessage } from "./protocol";
+import type { ChatItem } from "../../workers/lib/dynamo.ts";
+import { CHAT_LIMITS, type ChatMessage } from "./contract/protocol";
 
 /**
  * A ChatRoom object's SQLite storage. Every call is synchronous: a message's seq, its buffer row,

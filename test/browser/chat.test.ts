@@ -1,0 +1,62 @@
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { adminToken, createFestival, launch, newPage, signUpInBrowser, unique, WAIT } from "./helpers.ts";
+
+let browser: Browser;
+beforeAll(async () => {
+  browser = await launch();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+const messageTexts = (page: Page) => page.locator(".messages li:not(.pending) .text").allTextContents();
+const seqs = (page: Page) =>
+  page
+    .locator(".messages li[data-seq]")
+    .evaluateAll((els) => els.map((el) => Number(el.getAttribute("data-seq"))));
+
+async function send(page: Page, text: string) {
+  await page.getByLabel("메시지 입력").fill(text);
+  await page.getByRole("button", { name: "보내기" }).click();
+  // Acked: the line left the pending state and carries its seq.
+  await page.locator(".messages li[data-seq] .text", { hasText: text }).waitFor(WAIT);
+}
+
+test("two people chat live; one drops offline and comes back to exactly the missed messages", async () => {
+  const admin = await adminToken();
+  const festival = await createFestival(admin.token, `채팅 축제 ${unique()}`);
+  const a = await newPage(browser);
+  const b = await newPage(browser);
+  await signUpInBrowser(a.page, "가람");
+  await signUpInBrowser(b.page, "보라");
+  for (const { page } of [a, b]) {
+    await page.goto(`/festivals/${festival.id}/chat`);
+    await page.getByTestId("chat-status").getByText("연결됨").waitFor(WAIT);
+  }
+
+  await send(a.page, "안녕하세요 보라님");
+  await b.page.locator(".messages li", { hasText: "안녕하세요 보라님" }).waitFor(WAIT);
+  await send(b.page, "반가워요 가람님");
+  await a.page.locator(".messages li", { hasText: "반가워요 가람님" }).waitFor(WAIT);
+
+  await b.context.setOffline(true);
+  await b.page.getByTestId("chat-status").getByText("오프라인").waitFor(WAIT);
+  const missed = ["놓친 메시지 1", "놓친 메시지 2", "놓친 메시지 3"];
+  for (const text of missed) await send(a.page, text);
+
+  await b.context.setOffline(false);
+  await b.page.getByTestId("chat-status").getByText("연결됨").waitFor(WAIT);
+  await b.page.locator(".messages li[data-seq]", { hasText: "놓친 메시지 3" }).waitFor(WAIT);
+  const expected = ["안녕하세요 보라님", "반가워요 가람님", ...missed];
+  await expect(messageTexts(b.page)).resolves.toEqual(expected);
+  await expect(messageTexts(a.page)).resolves.toEqual(expected);
+  // Gap-free and no repeats: seqs 1..5 once each.
+  await expect(seqs(b.page)).resolves.toEqual([1, 2, 3, 4, 5]);
+
+  // After the return, the live stream goes on.
+  await send(b.page, "다시 왔어요");
+  await a.page.locator(".messages li", { hasText: "다시 왔어요" }).waitFor(WAIT);
+  await a.context.close();
+  await b.context.close();
+});

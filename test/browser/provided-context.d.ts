@@ -1,0 +1,9 @@
+// What test/browser/global-setup.ts hands the browser tests.
+declare module "vitest" {
+  export interface ProvidedContext {
+    appUrl: string;
+    appDatabaseUrl: string;
+  }
+}
+
+export {};

@@ -1,0 +1,243 @@
+import type {
+  ChatMessage,
+  ClientFrame,
+  OnlineUser,
+  ServerFrame,
+} from "../../../durable-objects/chat-room/contract/protocol";
+import { api, call, sessionStore } from "../api/client";
+import { createStore } from "../store";
+
+export type { ChatMessage, OnlineUser };
+
+export interface Pending {
+  clientMsgId: string;
+  text: string;
+}
+
+export interface ChatState {
+  status: "connecting" | "open" | "offline";
+  /** Ordered by seq, each seq once: replays and resumes merge into it, so nothing shows twice. */
+  messages: ChatMessage[];
+  pending: Pending[];
+  online: OnlineUser[];
+  typing: { userId: number; nickname: string; until: number }[];
+  /** Whether older history exists before the first message held. */
+  hasOlder: boolean;
+  /** The last chat error frame (rate limit, too long…), for the page to say. */
+  error?: { code: string; message: string };
+}
+
+const RECONNECT_MAX_MS = 10_000;
+
+/**
+ * One festival room's live connection. The browser cannot send an Authorization header on a
+ * WebSocket, so the token rides in the subprotocol list (`somsom.chat.v1, bearer.<jwt>`). After any
+ * drop it reconnects and asks `resume {afterSeq}` for exactly what it missed; unacknowledged sends
+ * are sent again with the same clientMsgId, which the room stores only once.
+ */
+export class ChatConnection {
+  readonly state = createStore<ChatState>({
+    status: "connecting",
+    messages: [],
+    pending: [],
+    online: [],
+    typing: [],
+    hasOlder: false,
+  });
+  private ws?: WebSocket;
+  private closed = false;
+  private attempts = 0;
+  private retryTimer?: ReturnType<typeof setTimeout>;
+  private lastTypingSent = 0;
+  private readonly festivalId: number;
+
+  constructor(festivalId: number) {
+    this.festivalId = festivalId;
+    addEventListener("online", this.onOnline);
+    addEventListener("offline", this.onOffline);
+  }
+
+  private patch(p: Partial<ChatState>) {
+    this.state.set({ ...this.state.get(), ...p });
+  }
+
+  private get lastSeq() {
+    return this.state.get().messages.at(-1)?.seq ?? 0;
+  }
+
+  private onOnline = () => {
+    clearTimeout(this.retryTimer);
+    this.attempts = 0;
+    void this.connect();
+  };
+
+  /** The browser knows it lost the network before the socket does: say so and stop waiting on it. */
+  private onOffline = () => {
+    clearTimeout(this.retryTimer);
+    this.ws?.close();
+    this.ws = undefined;
+    this.patch({ status: "offline" });
+  };
+
+  async connect() {
+    if (this.closed || (this.ws && this.ws.readyState <= WebSocket.OPEN)) return;
+    if (!navigator.onLine) {
+      this.patch({ status: "offline" });
+      return;
+    }
+    this.patch({ status: "connecting" });
+    // A fresh access token (the call refreshes an expired one): the upgrade cannot answer 401 in a way
+    // the browser shows.
+    try {
+      await call(() => api.GET("/v1/me"));
+    } catch {
+      // Offline or signed out: the socket attempt below fails and retries.
+    }
+    const token = sessionStore.get()?.accessToken ?? "";
+    const url = new URL(`/v1/festivals/${this.festivalId}/chat`, location.href);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    const ws = new WebSocket(url, ["somsom.chat.v1", `bearer.${token}`]);
+    this.ws = ws;
+    ws.onmessage = (e) => this.onFrame(JSON.parse(String(e.data)) as ServerFrame);
+    ws.onclose = () => {
+      if (this.ws !== ws) return;
+      this.ws = undefined;
+      this.patch({ status: "offline" });
+      this.scheduleReconnect();
+    };
+  }
+
+  private scheduleReconnect() {
+    if (this.closed || !navigator.onLine) return;
+    const delay = Math.min(RECONNECT_MAX_MS, 500 * 2 ** this.attempts++) * (0.5 + Math.random() / 2);
+    this.retryTimer = setTimeout(() => void this.connect(), delay);
+  }
+
+  private sendFrame(frame: ClientFrame) {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(frame));
+  }
+
+  private merge(incoming: ChatMessage[]) {
+    const bySeq = new Map(this.state.get().messages.map((m) => [m.seq, m]));
+    for (const m of incoming) bySeq.set(m.seq, m);
+    return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+  }
+
+  private onFrame(frame: ServerFrame) {
+    switch (frame.type) {
+      case "welcome": {
+        const had = this.lastSeq;
+        this.attempts = 0;
+        const first = frame.messages[0]?.seq;
+        // Before anything is held, the welcome's recent messages are the view; after a drop, resume
+        // fills exactly the gap between what we hold and the room's last seq.
+        this.patch({
+          status: "open",
+          online: frame.online,
+          messages: had ? this.state.get().messages : this.merge(frame.messages),
+          hasOlder: had ? this.state.get().hasOlder : first !== undefined && first > 1,
+        });
+        if (had && frame.lastSeq > had) this.sendFrame({ type: "resume", afterSeq: had });
+        for (const p of this.state.get().pending) this.sendFrame({ type: "send", ...p });
+        this.markRead();
+        break;
+      }
+      case "message": {
+        const { type: _, ...m } = frame;
+        this.patch({ messages: this.merge([m]) });
+        this.markRead();
+        break;
+      }
+      case "ack":
+        this.patch({ pending: this.state.get().pending.filter((p) => p.clientMsgId !== frame.clientMsgId) });
+        break;
+      case "presence": {
+        const others = this.state.get().online.filter((u) => u.userId !== frame.userId);
+        this.patch({
+          online:
+            frame.event === "joined"
+              ? [...others, { userId: frame.userId, nickname: frame.nickname }]
+              : others,
+        });
+        break;
+      }
+      case "typing": {
+        const who = this.state.get().online.find((u) => u.userId === frame.userId);
+        const rest = this.state.get().typing.filter((x) => x.userId !== frame.userId && x.until > Date.now());
+        this.patch({
+          typing: [
+            ...rest,
+            { userId: frame.userId, nickname: who?.nickname ?? "", until: Date.now() + 3_000 },
+          ],
+        });
+        break;
+      }
+      case "error":
+        if (frame.code === "resume.too_old") void this.fillGap();
+        else {
+          if (frame.clientMsgId)
+            this.patch({
+              pending: this.state.get().pending.filter((p) => p.clientMsgId !== frame.clientMsgId),
+            });
+          this.patch({ error: { code: frame.code, message: frame.message } });
+        }
+        break;
+    }
+  }
+
+  /** The gap is older than the room's buffer: read it from history, newest page first, down to what we hold. */
+  private async fillGap() {
+    const had = this.lastSeq;
+    let before: number | undefined;
+    const got: ChatMessage[] = [];
+    for (;;) {
+      const page = await call(() =>
+        api.GET("/v1/festivals/{id}/messages", {
+          params: { path: { id: this.festivalId }, query: { before, limit: 100 } },
+        }),
+      );
+      got.push(...page.items.filter((m): m is ChatMessage => m !== null && m.seq > had));
+      const oldest = page.items.at(-1)?.seq;
+      if (!page.nextCursor || oldest === undefined || oldest <= had + 1) break;
+      before = oldest;
+    }
+    this.patch({ messages: this.merge(got) });
+  }
+
+  async loadOlder() {
+    const first = this.state.get().messages[0]?.seq;
+    const page = await call(() =>
+      api.GET("/v1/festivals/{id}/messages", {
+        params: { path: { id: this.festivalId }, query: { before: first, limit: 50 } },
+      }),
+    );
+    // The OpenAPI document marks ChatMessage nullable (it is reused as a room's nullable lastMessage).
+    const items = page.items.filter((m): m is ChatMessage => m !== null);
+    this.patch({ messages: this.merge(items), hasOlder: page.nextCursor !== null });
+  }
+
+  send(text: string) {
+    const p = { clientMsgId: crypto.randomUUID(), text };
+    this.patch({ pending: [...this.state.get().pending, p], error: undefined });
+    this.sendFrame({ type: "send", ...p });
+  }
+
+  typing() {
+    if (Date.now() - this.lastTypingSent < 2_000) return;
+    this.lastTypingSent = Date.now();
+    this.sendFrame({ type: "typing" });
+  }
+
+  private markRead() {
+    if (this.lastSeq && document.visibilityState === "visible")
+      this.sendFrame({ type: "read", seq: this.lastSeq });
+  }
+
+  close() {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    removeEventListener("online", this.onOnline);
+    removeEventListener("offline", this.onOffline);
+    this.ws?.close();
+  }
+}

@@ -1,0 +1,135 @@
+import { useEffect, useState } from "preact/hooks";
+import { renderSVG } from "uqr";
+import { api, call, type Schemas, sessionStore } from "../api/client";
+import { useT } from "../i18n";
+import { Link } from "../router";
+import { useStore } from "../store";
+import { ErrorNote, formatDate, PageTitle, useLoad } from "../ui";
+
+type Reservation = Schemas["Reservation"];
+
+/** The check-in code as a QR image (an SVG data URL, so it needs no script or canvas). */
+function CheckInQr(props: { code: string; label: string }) {
+  const svg = renderSVG(props.code, { ecc: "M", border: 2 });
+  return (
+    <figure class="qr">
+      <img
+        src={`data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`}
+        alt={`${props.label}: ${props.code}`}
+        width={180}
+        height={180}
+      />
+      <figcaption>
+        <code>{props.code}</code>
+      </figcaption>
+    </figure>
+  );
+}
+
+function useFestivalTitles(ids: number[]) {
+  const [titles, setTitles] = useState<Record<number, string>>({});
+  const key = [...new Set(ids)].sort().join(",");
+  useEffect(() => {
+    for (const id of new Set(ids)) {
+      if (titles[id]) continue;
+      void call(() => api.GET("/v1/festivals/{festivalId}", { params: { path: { festivalId: id } } })).then(
+        (f) => setTitles((prev) => ({ ...prev, [id]: f.title })),
+        () => {},
+      );
+    }
+  }, [key]);
+  return titles;
+}
+
+export function MePage() {
+  const t = useT();
+  const session = useStore(sessionStore);
+  const { data, error, reload } = useLoad(
+    () => call(() => api.GET("/v1/me/reservations", { params: { query: { limit: 50 } } })),
+    [session?.profile.id],
+  );
+  const titles = useFestivalTitles(data?.items.map((r) => r.festivalId) ?? []);
+  const [actionError, setActionError] = useState<unknown>();
+
+  const cancel = async (r: Reservation) => {
+    if (!confirm(t("me.cancelConfirm"))) return;
+    try {
+      await call(() => api.POST("/v1/reservations/{id}/cancel", { params: { path: { id: r.id } } }));
+      setActionError(undefined);
+      reload();
+    } catch (err) {
+      setActionError(err);
+    }
+  };
+
+  return (
+    <section>
+      <PageTitle>{t("me.title")}</PageTitle>
+      <ErrorNote error={error ?? actionError} />
+      {data && !data.items.length && <p>{t("me.none")}</p>}
+      <ul class="cards">
+        {data?.items.map((r) => (
+          <li key={r.id} class="card reservation" data-testid={`reservation-${r.id}`}>
+            <h2>
+              <Link href={`/festivals/${r.festivalId}`}>{titles[r.festivalId] ?? `#${r.festivalId}`}</Link>
+            </h2>
+            <p>
+              {formatDate(r.day, t.lang)} · {t("fest.quantity")} {r.quantity}
+            </p>
+            {r.status === "cancelled" && <p class="badge badge-cancelled">{t("me.cancelled")}</p>}
+            {r.status === "checked_in" && <p class="badge">{t("me.checkedIn")}</p>}
+            {r.status === "confirmed" && r.checkInCode && (
+              <CheckInQr code={r.checkInCode} label={t("me.code")} />
+            )}
+            {r.status === "confirmed" && (
+              <button type="button" class="danger" onClick={() => void cancel(r)}>
+                {t("me.cancel")}
+              </button>
+            )}
+          </li>
+        ))}
+      </ul>
+      {session && <Profile profile={session.profile} />}
+    </section>
+  );
+}
+
+function Profile(props: { profile: Schemas["Profile"] }) {
+  const t = useT();
+  const [nickname, setNickname] = useState(props.profile.nickname);
+  const [saved, setSaved] = useState(false);
+  const [error, setError] = useState<unknown>();
+  const save = async (e: Event) => {
+    e.preventDefault();
+    try {
+      const profile = await call(() => api.PATCH("/v1/me", { body: { nickname } }));
+      const s = sessionStore.get();
+      if (s) sessionStore.set({ ...s, profile });
+      setSaved(true);
+      setError(undefined);
+    } catch (err) {
+      setSaved(false);
+      setError(err);
+    }
+  };
+  return (
+    <form class="profile" onSubmit={save}>
+      <h2>{t("me.profile")}</h2>
+      <p class="muted">{props.profile.email}</p>
+      <div class="field">
+        <label for="nickname">{t("me.nickname")}</label>
+        <input
+          id="nickname"
+          value={nickname}
+          required
+          minLength={2}
+          maxLength={20}
+          onInput={(e) => setNickname(e.currentTarget.value)}
+        />
+      </div>
+      <button type="submit">{t("me.save")}</button>
+      <p aria-live="polite">{saved ? t("me.saved") : ""}</p>
+      <ErrorNote error={error} />
+    </form>
+  );
+}

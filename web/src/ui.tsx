@@ -1,0 +1,66 @@
+import type { ComponentChildren } from "preact";
+import { useEffect, useRef, useState } from "preact/hooks";
+import { ApiError } from "./api/client";
+import { errorText, useT } from "./i18n";
+
+/** The page title takes focus after navigation, so screen readers announce the new page. */
+export function PageTitle(props: { children: ComponentChildren }) {
+  const ref = useRef<HTMLHeadingElement>(null);
+  useEffect(() => ref.current?.focus(), []);
+  return (
+    <h1 ref={ref} tabIndex={-1}>
+      {props.children}
+    </h1>
+  );
+}
+
+/** An API error as a sentence in the user's language, announced by screen readers. */
+export function ErrorNote(props: { error: unknown }) {
+  const t = useT();
+  if (!props.error) return null;
+  const err = props.error instanceof ApiError ? props.error : { code: "unknown", message: undefined };
+  return (
+    <p class="error" role="alert">
+      {errorText(t.lang, err)}
+    </p>
+  );
+}
+
+/** Loads data for a page; `reload` runs it again (after a write, or on a timer). */
+export function useLoad<T>(load: () => Promise<T>, deps: unknown[]) {
+  const [data, setData] = useState<T | undefined>(undefined);
+  const [error, setError] = useState<unknown>(undefined);
+  const [version, setVersion] = useState(0);
+  useEffect(() => {
+    let live = true;
+    load().then(
+      (d) => {
+        if (!live) return;
+        setData(d);
+        setError(undefined);
+      },
+      (e: unknown) => live && setError(e),
+    );
+    return () => {
+      live = false;
+    };
+  }, [...deps, version]);
+  return { data, error, reload: () => setVersion((v) => v + 1) };
+}
+
+export const formatDate = (iso: string, lang: string) =>
+  new Date(iso.length === 10 ? `${iso}T00:00:00` : iso).toLocaleDateString(
+    lang === "ko" ? "ko-KR" : "en-GB",
+    {
+      year: "numeric",
+      month: "short",
+      day: "numeric",
+      weekday: "short",
+    },
+  );
+
+export const formatDateTime = (iso: string, lang: string) =>
+  new Date(iso).toLocaleString(lang === "ko" ? "ko-KR" : "en-GB", {
+    dateStyle: "medium",
+    timeStyle: "short",
+  });
