@@ -56,7 +56,7 @@ export default defineConfig({
           // One Chromium at a time: the machine has two cores for everything.
           fileParallelism: false,
           testTimeout: 120_000,
-          hookTimeout: 180_000,
+          hookTimeout: 300_000,
         },
       },
       {
@@ -70,6 +70,21 @@ export default defineConfig({
           globalSetup: ["test/global-setup.ts"],
           fileParallelism: false,
           sequence: { groupOrder: 1 },
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        // The chat persistence fault tests again, with the Worker speaking Upstash's Kafka REST dialect
+        // to the same stand-in (test/global-setup.ts picks the dialect by this project's name).
+        plugins: [workerPool],
+        resolve: workerResolve,
+        test: {
+          name: "worker-faults-upstash",
+          include: ["test/worker-faults/chat.persistence*.test.ts"],
+          globalSetup: ["test/global-setup.ts"],
+          fileParallelism: false,
+          sequence: { groupOrder: 2 },
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },

@@ -1,18 +1,14 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { openSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os, { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { Client } from "@planetscale/database";
+import { upsertAdmin } from "../local/admins.ts";
 import { freePort } from "../local/http.ts";
-import { Stack } from "../local/stack.ts";
-import { hashPassword } from "../workers/api/auth/password.ts";
+import { privateStack, randomSecret, type Stack } from "../local/stack.ts";
+import { waitHttp, wranglerDev, wranglerLog } from "../local/wrangler-dev.ts";
 
 /** Shared plumbing of the benchmarks: a private stack, wrangler dev for the app and for hello-world, load, report. */
 const ROOT = new URL("../", import.meta.url);
-const root = fileURLToPath(ROOT);
 
 export interface BenchEnv {
   stack: Stack;
@@ -24,89 +20,22 @@ export interface BenchEnv {
   stop(): Promise<void>;
 }
 
-async function waitHttp(url: string, timeoutMs = 60_000) {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
-      await res.arrayBuffer();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-  throw new Error(`${url} did not come up`);
-}
-
-/** Secrets go through an env file (never the command line); it also keeps a developer's .dev.vars out. */
-async function wranglerDev(args: string[], port: number, vars: Record<string, string>, work: string) {
-  const envFile = join(work, `${port}.env`);
-  const logFd = openSync(join(work, `${port}.log`), "a");
-  await writeFile(
-    envFile,
-    Object.entries(vars)
-      .map(([k, v]) => `${k}=${v}\n`)
-      .join(""),
-  );
-  return spawn(
-    "wrangler",
-    [
-      "dev",
-      ...args,
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      // Two wrangler dev processes at once need distinct inspector ports.
-      "--inspector-port",
-      String(await freePort()),
-      "--persist-to",
-      join(work, String(port)),
-      "--env-file",
-      envFile,
-      "--show-interactive-dev-session=false",
-      "--log-level",
-      "error",
-    ],
-    { cwd: root, stdio: ["ignore", logFd, logFd], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
-  );
-}
-
 export async function startBenchEnv(): Promise<BenchEnv> {
-  const id = `${Date.now().toString(36)}${randomBytes(2).toString("hex")}`;
   const work = await mkdtemp(join(tmpdir(), "somsom-bench-"));
-  const secret = () => randomBytes(16).toString("hex");
-  const stack = new Stack({
-    database: `somsom_bench_${id}`,
-    redisPrefix: `bench:${id}:`,
-    dynamoTable: `bench_${id}`,
-    kafkaDataDir: join(work, "kafka"),
-    ports: { planetscale: 0, redis: 0, kafka: 0, dynamo: 0 },
-    credentials: {
-      dbUser: "bench",
-      dbPassword: secret(),
-      redisToken: secret(),
-      kafkaUser: "bench",
-      kafkaPassword: secret(),
-      awsAccessKeyId: "bench",
-      awsSecretAccessKey: secret(),
-    },
-  });
+  const stack = privateStack("bench", work);
   await stack.start();
-  const [appPort, helloPort] = [await freePort(), await freePort()];
-  const vars = { ...stack.bindings, JWT_SECRET: secret(), CHECKIN_SECRET: secret() };
+  const vars = { ...stack.bindings, JWT_SECRET: randomSecret(), CHECKIN_SECRET: randomSecret() };
+  const ports = { app: await freePort(), hello: await freePort() };
   // --test-scheduled: a benchmark fires the cron jobs (chat consumer) through /__scheduled.
-  const app: ChildProcess = await wranglerDev(["--test-scheduled"], appPort, vars, work);
-  const hello: ChildProcess = await wranglerDev(["-c", "bench/hello/wrangler.toml"], helloPort, {}, work);
-  const appUrl = `http://127.0.0.1:${appPort}`;
-  const helloUrl = `http://127.0.0.1:${helloPort}`;
+  const app = await wranglerDev({ port: ports.app, work, vars, args: ["--test-scheduled"] });
+  const hello = await wranglerDev({ port: ports.hello, work, args: ["-c", "bench/hello/wrangler.toml"] });
+  const appUrl = `http://127.0.0.1:${ports.app}`;
+  const helloUrl = `http://127.0.0.1:${ports.hello}`;
   try {
     await Promise.all([waitHttp(`${appUrl}/v1/health`), waitHttp(helloUrl)]);
   } catch (err) {
-    for (const p of [appPort, helloPort]) {
-      console.error(
-        `--- wrangler dev :${p} log\n${await readFile(join(work, `${p}.log`), "utf8").catch(() => "")}`,
-      );
+    for (const port of Object.values(ports)) {
+      console.error(`--- wrangler dev :${port} log\n${await wranglerLog({ port, work })}`);
     }
     app.kill("SIGINT");
     hello.kill("SIGINT");
@@ -136,11 +65,7 @@ export async function startBenchEnv(): Promise<BenchEnv> {
 export async function adminToken(env: BenchEnv): Promise<string> {
   const email = `bench-admin-${randomBytes(3).toString("hex")}@example.com`;
   const password = "bench-password-1";
-  await new Client({ url: env.databaseUrl }).connection().execute(
-    `insert into users (email, nickname, password_hash, role, reminder_offsets_hours, created_at, updated_at)
-       values (?, 'bench', ?, 'admin', '[24,1]', utc_timestamp(3), utc_timestamp(3))`,
-    [email, await hashPassword(password)],
-  );
+  await upsertAdmin(env.databaseUrl, { email, password, nickname: "bench" });
   const res = await fetch(`${env.appUrl}/v1/auth/login`, {
     method: "POST",
     headers: { "content-type": "application/json" },

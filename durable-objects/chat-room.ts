@@ -3,6 +3,7 @@ import { createKafkaLog, type KafkaLog, kafkaConfig } from "../workers/lib/kafka
 import { createLogger } from "../workers/lib/logger";
 import { getServices } from "../workers/lib/services";
 import { type ChatIdentity, decodeIdentity, IDENTITY_HEADER } from "./chat-room/contract/identity";
+import { reportUnpersisted, UNPERSISTED_ALERT_MS } from "./chat-room/contract/persistence";
 import {
   CHAT_LIMITS,
   type ChatErrorCode,
@@ -45,6 +46,8 @@ export class ChatRoom extends DurableObject<Env> {
   #kafka: KafkaLog | undefined;
   readonly #buckets = new Map<number, { tokens: number; at: number }>();
   readonly #lastTyping = new Map<number, number>();
+  /** The oldest-unpersisted time last reported to Redis (the admin view); undefined after eviction. */
+  #reportedOldest: number | null | undefined;
   /** The alarm this instance last set, so a later need never postpones an earlier one. */
   #alarmAt: number | undefined;
   readonly #log = createLogger({ component: "chat-room" });
@@ -183,21 +186,48 @@ export class ChatRoom extends DurableObject<Env> {
     if (next !== Infinity) this.#wakeBy(next);
   }
 
-  #drain(): Promise<number | undefined> {
+  async #drain(): Promise<number | undefined> {
     this.#kafka ??= createKafkaLog(kafkaConfig(this.env));
-    return drainOutbox(this.#outbox, this.#kafka, this.env.KAFKA_TOPIC, (error, state) =>
-      this.#log.warn("chat outbox drain failed; backing off", {
-        error,
-        room: this.#store.state()?.festivalId,
-        failures: state.failures,
-        retryInMs: state.retryAt - Date.now(),
-      }),
+    const room = this.#store.state()?.festivalId;
+    const next = await drainOutbox(
+      this.#outbox,
+      this.#kafka,
+      this.env.KAFKA_TOPIC,
+      (error, state) =>
+        this.#log.warn("chat outbox drain failed; backing off", {
+          error,
+          room,
+          failures: state.failures,
+          retryInMs: state.retryAt - Date.now(),
+        }),
+      (seq, error) =>
+        this.#log.error("ALERT chat outbox: Kafka refused a message for good; dead-lettered", { error, room, seq }),
     );
+    await this.#reportOldest();
+    return next;
   }
 
   /** RPC from the chat consumer: every message of this room up to `seq` is in DynamoDB. */
   async markPersisted(seq: number): Promise<void> {
-    this.#outbox.markPersisted(seq);
+    // A forged or foreign record can name any seq; past the last one it would hide later messages.
+    this.#outbox.markPersisted(Math.min(seq, this.#store.lastSeq()));
+    await this.#reportOldest();
+  }
+
+  /** Keeps the admin view of this room's oldest unpersisted message current; warns when it is old. */
+  async #reportOldest(): Promise<void> {
+    const oldest = this.#outbox.oldestUnpersistedAt() ?? null;
+    const room = this.#store.state()?.festivalId;
+    if (oldest !== null && Date.now() - oldest > UNPERSISTED_ALERT_MS) {
+      this.#log.warn("ALERT chat outbox: messages not in DynamoDB for long", { room, ageMs: Date.now() - oldest });
+    }
+    if (oldest === this.#reportedOldest || room === undefined) return;
+    try {
+      await reportUnpersisted(getServices(this.env), String(room), oldest ?? undefined);
+      this.#reportedOldest = oldest;
+    } catch (error) {
+      this.#log.warn("chat room: could not report its unpersisted messages", { error, room });
+    }
   }
 
   async #flush(): Promise<number | undefined> {

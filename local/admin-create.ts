@@ -1,5 +1,4 @@
-import { Client } from "@planetscale/database";
-import { hashPassword } from "../workers/api/auth/password.ts";
+import { upsertAdmin } from "./admins.ts";
 import { loadDevVars } from "./dev-vars.ts";
 
 /**
@@ -16,12 +15,5 @@ if (!email || !password || password.length < 10) {
 const url = process.env.DATABASE_URL ?? (await loadDevVars()).DATABASE_URL;
 if (!url) throw new Error("DATABASE_URL is not set (env or .dev.vars)");
 
-const conn = new Client({ url }).connection();
-const hash = await hashPassword(password);
-const result = await conn.execute(
-  `insert into users (email, nickname, password_hash, role, reminder_offsets_hours, created_at, updated_at)
-   values (?, ?, ?, 'admin', '[24,1]', utc_timestamp(3), utc_timestamp(3))
-   on duplicate key update role = 'admin', password_hash = values(password_hash), updated_at = utc_timestamp(3)`,
-  [email.toLowerCase(), nickname, hash],
-);
-console.log(result.rowsAffected === 1 ? `admin ${email} created` : `${email} is now an admin`);
+const outcome = await upsertAdmin(url, { email, password, nickname });
+console.log(outcome === "created" ? `admin ${email} created` : `${email} is now an admin`);

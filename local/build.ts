@@ -14,6 +14,26 @@ const metafile = join(outdir, "meta.json");
 const gzipBudget = 250 * 1024;
 const topCount = 8;
 
+// The slim `zod` (workers/lib/zod.ts) cannot be checked by tsc, which sees zod's full types: check here
+// that every `z.<name>` the Worker code calls (type positions like `z.infer<...>` aside) is one it exports, so a missing builder fails the build.
+const slim = await readFile("workers/lib/zod.ts", "utf8");
+const exported = new Set(
+  [...(slim.match(/export const z = \{([^}]*)\}/)?.[1] ?? "").matchAll(/(\w+)\s*[:,]/g)].map((m) => m[1]),
+);
+const missing = new Set<string>();
+for (const dir of ["workers", "durable-objects"]) {
+  for (const file of await readdir(dir, { recursive: true })) {
+    if (!file.endsWith(".ts") || file.endsWith(".d.ts") || file === "lib/zod.ts") continue;
+    const text = await readFile(join(dir, file), "utf8");
+    for (const [, name] of text.matchAll(/\bz\.(\w+)\b(?!\s*<)/g))
+      if (name && !exported.has(name)) missing.add(`z.${name} (${dir}/${file})`);
+  }
+}
+if (missing.size) {
+  console.error(`workers/lib/zod.ts lacks what the code calls: ${[...missing].join(", ")}`);
+  process.exit(1);
+}
+
 const result = spawnSync("wrangler", ["deploy", "--dry-run", "--outdir", outdir, "--metafile", metafile], {
   stdio: "inherit",
 });

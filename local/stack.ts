@@ -1,3 +1,5 @@
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
 import { createConnection } from "mysql2/promise";
 import { ensureChatTable } from "../workers/lib/chat-table.ts";
 import { createDynamo } from "../workers/lib/dynamo.ts";
@@ -8,6 +10,7 @@ import {
   loadOrCreateServiceAccount,
   serviceAccountJson,
 } from "./fcm/service-account.ts";
+import { CHAT_TOPICS, createKafkaTopic } from "./kafka-rest/admin.ts";
 import { type KafkaStandin, startKafkaStandin } from "./kafka-rest/server.ts";
 import { applyMigrations } from "./migrate.ts";
 import { type PlanetscaleStandin, startPlanetscaleStandin } from "./planetscale/server.ts";
@@ -39,11 +42,45 @@ export interface StackConfig {
     awsSecretAccessKey: string;
   };
   log?: (line: string) => void;
+  /**
+   * Delay per request added by the PlanetScale and Upstash stand-ins, as production's network hop
+   * to the database region adds it (default: STANDIN_LATENCY_MS, else 0). `setLatency` changes it live.
+   */
+  latencyMs?: number;
 }
 
 export const MYSQL = { host: "127.0.0.1", port: 3306, user: "root", password: "" };
+
 const REDIS_SERVER = { host: "127.0.0.1", port: 6379 };
 const AWS_REGION = "ap-northeast-2";
+
+export const randomSecret = () => randomBytes(24).toString("hex");
+
+/**
+ * A stack no other run shares: its own database, Redis prefix and DynamoDB table (named after `tag`
+ * and a run id), its Kafka log (and, with `dynamoOnDisk`, DynamoDB's LevelDB) under `work`, fresh
+ * random credentials. The tests, the benchmarks and the browser tests each start one.
+ */
+export function privateStack(tag: string, work: string, opts: { dynamoOnDisk?: boolean } = {}): Stack {
+  const id = `${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
+  return new Stack({
+    database: `somsom_${tag}_${id}`,
+    redisPrefix: `${tag}:${id}:`,
+    dynamoTable: `${tag}_${id}`,
+    kafkaDataDir: join(work, "kafka"),
+    dynamoPath: opts.dynamoOnDisk ? join(work, "dynamo") : undefined,
+    ports: { planetscale: 0, redis: 0, kafka: 0, dynamo: 0 },
+    credentials: {
+      dbUser: tag,
+      dbPassword: randomSecret(),
+      redisToken: randomSecret(),
+      kafkaUser: tag,
+      kafkaPassword: randomSecret(),
+      awsAccessKeyId: tag,
+      awsSecretAccessKey: randomSecret(),
+    },
+  });
+}
 
 export type StandinName = "planetscale" | "redis" | "kafka" | "dynamo" | "fcm";
 const STANDINS = ["planetscale", "redis", "kafka", "dynamo", "fcm"] as const;
@@ -57,8 +94,11 @@ export class Stack {
   fcm?: FcmStandin;
   fcmAccount?: LocalServiceAccount;
 
+  latencyMs: number;
+
   constructor(config: StackConfig) {
     this.config = config;
+    this.latencyMs = config.latencyMs ?? (Number(process.env.STANDIN_LATENCY_MS) || 0);
   }
 
   /** Worker bindings that point the official clients at this stack. */
@@ -76,6 +116,8 @@ export class Stack {
       KAFKA_URL: must(this.kafka, "kafka").url,
       KAFKA_USERNAME: cr.kafkaUser,
       KAFKA_PASSWORD: cr.kafkaPassword,
+      // The table below is created with TTL on this attribute, so every item must carry it.
+      CHAT_TTL_ATTRIBUTE: "expiresAt",
       DYNAMO_ENDPOINT: must(this.dynamo, "dynamo").endpoint,
       DYNAMO_TABLE: this.config.dynamoTable,
       AWS_REGION,
@@ -101,6 +143,9 @@ export class Stack {
     await mysql.end();
     this.fcmAccount = await loadOrCreateServiceAccount(this.config.fcm?.keyFile);
     for (const name of STANDINS) await this.startStandin(name);
+    // The operator's step: produce never creates a topic (see local/kafka-rest/server.ts).
+    const kafkaAuth = { username: this.config.credentials.kafkaUser, password: this.config.credentials.kafkaPassword };
+    for (const topic of CHAT_TOPICS) await createKafkaTopic(this.bindings.KAFKA_URL as string, kafkaAuth, topic);
     const migrated = await applyMigrations(this.bindings.DATABASE_URL as string, log);
     if (migrated.length) log(`migrations applied: ${migrated.join(", ")}`);
     const b = this.bindings;
@@ -123,6 +168,7 @@ export class Stack {
           port: this.planetscale?.port ?? ports.planetscale,
           mysql: { ...MYSQL, port: overrides.mysqlPort ?? MYSQL.port },
           database: this.config.database,
+          latencyMs: this.latencyMs,
           username: cr.dbUser,
           password: cr.dbPassword,
         });
@@ -132,6 +178,7 @@ export class Stack {
           port: this.redis?.port ?? ports.redis,
           redis: REDIS_SERVER,
           token: cr.redisToken,
+          latencyMs: this.latencyMs,
         });
         break;
       case "kafka":
@@ -140,7 +187,6 @@ export class Stack {
           dataDir: this.config.kafkaDataDir,
           username: cr.kafkaUser,
           password: cr.kafkaPassword,
-          topics: ["chat-messages"],
         });
         break;
       case "dynamo":
@@ -160,6 +206,13 @@ export class Stack {
         break;
       }
     }
+  }
+
+  /** The injected round trip of the database and Redis stand-ins, from now on (benchmarks compare 0 and 20 ms). */
+  setLatency(ms: number): void {
+    this.latencyMs = ms;
+    this.planetscale?.setLatency(ms);
+    this.redis?.setLatency(ms);
   }
 
   async stopStandin(name: StandinName): Promise<void> {

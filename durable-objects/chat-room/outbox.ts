@@ -1,5 +1,6 @@
 import type { ChatItem } from "../../workers/lib/dynamo.ts";
 import type { KafkaLog } from "../../workers/lib/kafka";
+import { isKafkaError } from "../../workers/lib/kafka/error";
 import { type ChatMessage, itemToMessage } from "./contract/protocol";
 
 /**
@@ -11,6 +12,11 @@ import { type ChatMessage, itemToMessage } from "./contract/protocol";
  *                 rows up to it are deleted.
  * So the rows left are exactly (persisted_seq, last_seq]: the history endpoint merges them with
  * DynamoDB, and an acked message is in one or the other at every moment (invariant 3).
+ *
+ * The one exception is a message Kafka refuses for good (KafkaError.permanent: too large, malformed):
+ * after POISON_ATTEMPTS failed drains the batch is sent one row at a time, and a row refused again
+ * moves to `outbox_dead_letters` with the reason, logged as an alert; the drain goes on past it, so
+ * one bad row can never make the outbox grow without bound.
  */
 
 const SCHEMA = `
@@ -22,6 +28,17 @@ CREATE TABLE IF NOT EXISTS outbox_state (
   retry_at INTEGER NOT NULL DEFAULT 0
 );
 INSERT OR IGNORE INTO outbox_state (id) VALUES (1);
+CREATE TABLE IF NOT EXISTS outbox_rejections (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  count INTEGER NOT NULL DEFAULT 0
+);
+INSERT OR IGNORE INTO outbox_rejections (id) VALUES (1);
+CREATE TABLE IF NOT EXISTS outbox_dead_letters (
+  seq INTEGER PRIMARY KEY,
+  payload TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  at INTEGER NOT NULL
+);
 `;
 
 /** One produce request; a chat message is at most ~4 KB of JSON, so well under Kafka's 1 MB. */
@@ -31,6 +48,8 @@ const DRAIN_BUDGET_MS = 10_000;
 const PRODUCE_TIMEOUT_MS = 5_000;
 /** Backoff after failed produces: 1 s, 2 s, 4 s … capped; a little jitter so rooms do not retry in step. */
 export const DRAIN_BACKOFF = { firstMs: 1_000, maxMs: 60_000, jitter: 0.25 } as const;
+/** Failed drains with a permanent rejection before the rows are tried one by one. */
+export const POISON_ATTEMPTS = 3;
 
 export interface OutboxState {
   producedSeq: number;
@@ -79,10 +98,20 @@ export class RoomOutbox {
       "UPDATE outbox_state SET produced_seq = MAX(produced_seq, ?), failures = 0, retry_at = 0 WHERE id = 1",
       seq,
     );
+    this.#sql.exec("UPDATE outbox_rejections SET count = 0 WHERE id = 1");
+  }
+
+  /** Failed drains in a row that Kafka answered with a permanent rejection. */
+  rejections(): number {
+    const [row] = this.#sql.exec<{ count: number }>("SELECT count FROM outbox_rejections WHERE id = 1").toArray();
+    return row?.count ?? 0;
   }
 
   /** Records a failed produce; returns when to try again. */
-  markFailed(now: number): number {
+  markFailed(now: number, permanent = false): number {
+    this.#sql.exec(
+      `UPDATE outbox_rejections SET count = ${permanent ? "count + 1" : "0"} WHERE id = 1`,
+    );
     const failures = this.state().failures + 1;
     const base = Math.min(DRAIN_BACKOFF.firstMs * 2 ** (failures - 1), DRAIN_BACKOFF.maxMs);
     const retryAt = now + Math.round(base * (1 + Math.random() * DRAIN_BACKOFF.jitter));
@@ -104,6 +133,34 @@ export class RoomOutbox {
       );
       this.#sql.exec("DELETE FROM outbox WHERE seq <= (SELECT persisted_seq FROM outbox_state WHERE id = 1)");
     });
+  }
+
+  /** When the oldest message not yet known to be in DynamoDB was accepted; undefined = none. */
+  oldestUnpersistedAt(): number | undefined {
+    const [row] = this.#sql
+      .exec<{ at: number | null }>("SELECT MIN(created_at) AS at FROM outbox")
+      .toArray();
+    return row?.at ?? undefined;
+  }
+
+  /** Kafka refused this row for good: it leaves the outbox for the dead letters, and the drain moves past it. */
+  deadLetter(seq: number, reason: string, now: number): void {
+    this.#storage.transactionSync(() => {
+      this.#sql.exec(
+        "INSERT OR REPLACE INTO outbox_dead_letters (seq, payload, reason, at) SELECT seq, payload, ?, ? FROM outbox WHERE seq = ?",
+        reason,
+        now,
+        seq,
+      );
+      this.#sql.exec("DELETE FROM outbox WHERE seq = ?", seq);
+      this.markProduced(seq);
+    });
+  }
+
+  deadLetters(): { seq: number; reason: string }[] {
+    return this.#sql
+      .exec<{ seq: number; reason: string }>("SELECT seq, reason FROM outbox_dead_letters ORDER BY seq")
+      .toArray();
   }
 
   /** Messages not yet known to be in DynamoDB with seq < before, newest first. */
@@ -130,12 +187,14 @@ export async function drainOutbox(
   kafka: KafkaLog,
   topic: string,
   onError: (error: unknown, state: OutboxState) => void,
+  onDeadLetter: (seq: number, error: unknown) => void,
 ): Promise<number | undefined> {
   const started = Date.now();
   const { retryAt } = outbox.state();
   if (outbox.unproduced(1).length === 0) return undefined;
   if (retryAt > started) return retryAt;
   try {
+    if (outbox.rejections() >= POISON_ATTEMPTS) await oneByOne(outbox, kafka, topic, onDeadLetter);
     for (;;) {
       const rows = outbox.unproduced(PRODUCE_BATCH);
       const last = rows.at(-1);
@@ -150,8 +209,32 @@ export async function drainOutbox(
       if (Date.now() - started > DRAIN_BUDGET_MS) return Date.now();
     }
   } catch (error) {
-    const next = outbox.markFailed(Date.now());
+    // Only permanent rejections lead to one-by-one sending; an outage just backs off.
+    const next = outbox.markFailed(Date.now(), isKafkaError(error) && error.permanent);
     onError(error, outbox.state());
     return next;
+  }
+}
+
+/**
+ * Sends the current batch one row at a time: a row Kafka accepts is produced, a row it refuses for
+ * good is dead-lettered, anything else (an outage) throws and the drain backs off as usual.
+ */
+async function oneByOne(
+  outbox: RoomOutbox,
+  kafka: KafkaLog,
+  topic: string,
+  onDeadLetter: (seq: number, error: unknown) => void,
+): Promise<void> {
+  for (const row of outbox.unproduced(PRODUCE_BATCH)) {
+    const key = (JSON.parse(row.payload) as ChatItem).roomId;
+    try {
+      await kafka.produce(topic, [{ key, value: row.payload }], PRODUCE_TIMEOUT_MS);
+      outbox.markProduced(row.seq);
+    } catch (error) {
+      if (!(isKafkaError(error) && error.permanent)) throw error;
+      outbox.deadLetter(row.seq, error.message, Date.now());
+      onDeadLetter(row.seq, error);
+    }
   }
 }

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ApiError, badRequest } from "./errors.ts";
+import { ApiError, badRequest, unknownTopic } from "./errors.ts";
 import { isErrnoCode, writeFileAtomic } from "./fsutil.ts";
 import type { LogStore, Message, PartitionLog, Topic } from "./log.ts";
 import { toMessage } from "./log.ts";
@@ -41,7 +41,7 @@ export const DEFAULT_CONSUMER_SETTINGS: ConsumerSettings = {
 export const MAX_RECORDS_PER_CALL = 500;
 
 /** An instance nobody polled for this long is dropped, like the REST proxy's consumer.instance.timeout.ms. */
-const INSTANCE_IDLE_TIMEOUT_MS = 5 * 60_000;
+export const INSTANCE_IDLE_TIMEOUT_MS = 5 * 60_000;
 
 function tpKey(topic: string, partition: number): string {
   // Topic names cannot contain "/", so the key is unambiguous.
@@ -151,6 +151,8 @@ class ConsumerInstance {
   readonly group: string;
   readonly id: string;
   readonly settings: ConsumerSettings;
+  /** v2 instances only: how GET records encodes keys and values. */
+  format: "binary" | "json" = "binary";
   topics: string[] = [];
   // Next offset to hand out, per topic/partition; a partition gets one on the first poll that sees it.
   readonly positions = new Map<string, TopicPartitionOffset>();
@@ -202,6 +204,8 @@ export interface GroupAssignments {
 }
 
 export class ConsumerGroups {
+  /** consumer.instance.timeout.ms; tests shorten it to make an instance expire in the middle of a run. */
+  instanceTimeoutMs = INSTANCE_IDLE_TIMEOUT_MS;
   private readonly log: LogStore;
   private readonly offsets: OffsetStore;
   private readonly instances = new Map<string, Map<string, ConsumerInstance>>();
@@ -217,25 +221,50 @@ export class ConsumerGroups {
    */
   async consume(request: ConsumeRequest, signal: AbortSignal): Promise<Message[]> {
     await this.dropIdleInstances();
+    // Upstash's consume names its topics each time; one nobody created is an error, never created here.
+    for (const name of request.topics) if (!this.log.get(name)) throw unknownTopic(name);
     const instance = this.instanceFor(request.group, request.instanceId, request.settings);
-    return instance.exclusive(async () => {
-      // Subscribing auto-creates the topics, so "latest" means "from now on" even before the first produce.
-      const topics = await Promise.all(request.topics.map((name) => this.log.ensureTopic(name)));
-      instance.topics = request.topics;
-      await this.autoCommitIfDue(instance);
-      this.assign(instance, topics);
+    instance.topics = request.topics;
+    return instance.exclusive(() => this.pollInstance(instance, request.timeoutMs, signal));
+  }
 
-      const deadline = Date.now() + request.timeoutMs;
-      for (;;) {
-        // A client that hung up must not have records marked as handed out.
-        if (signal.aborted) return [];
-        const messages = this.take(instance, topics);
-        if (messages.length > 0) return messages;
-        const remaining = deadline - Date.now();
-        if (remaining <= 0 || this.log.isStopping) return [];
-        await this.log.waitForAppend(request.topics, remaining, signal);
-      }
-    });
+  /** v2 `POST /consumers/{group}`: a new named instance; a taken name is 409 (40902). */
+  async create(group: string, name: string, settings: Partial<ConsumerSettings>, format: "binary" | "json") {
+    await this.dropIdleInstances();
+    if (this.instances.get(group)?.has(name)) {
+      throw new ApiError(409, `Consumer instance with the specified name ${name} already exists.`, 40902);
+    }
+    this.instanceFor(group, name, settings).format = format;
+  }
+
+  /** v2: the live instance, or 404 40403 (never created, deleted, or expired after idling). */
+  async find(group: string, name: string): Promise<ConsumerInstance> {
+    await this.dropIdleInstances();
+    const instance = this.instances.get(group)?.get(name);
+    if (instance === undefined) throw new ApiError(404, "Consumer instance not found.", 40403);
+    instance.lastSeenAt = Date.now();
+    return instance;
+  }
+
+  /** v2 `GET {base_uri}/records`: a subscription to a topic not created yet simply finds nothing. */
+  async poll(instance: ConsumerInstance, timeoutMs: number, signal: AbortSignal): Promise<Message[]> {
+    return instance.exclusive(() => this.pollInstance(instance, timeoutMs, signal));
+  }
+
+  private async pollInstance(instance: ConsumerInstance, timeoutMs: number, signal: AbortSignal) {
+    const topics = instance.topics.flatMap((name) => this.log.get(name) ?? []);
+    await this.autoCommitIfDue(instance);
+    this.assign(instance, topics);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      // A client that hung up must not have records marked as handed out.
+      if (signal.aborted) return [];
+      const messages = this.take(instance, topics);
+      if (messages.length > 0) return messages;
+      const remaining = deadline - Date.now();
+      if (remaining <= 0 || this.log.isStopping) return [];
+      await this.log.waitForAppend(instance.topics, remaining, signal);
+    }
   }
 
   /** Commit explicit offsets, or (none given) everything the instance has handed out so far. */
@@ -323,7 +352,7 @@ export class ConsumerGroups {
     const now = Date.now();
     const idle = [...this.instances.values()]
       .flatMap((instances) => [...instances.values()])
-      .filter((instance) => !instance.isBusy && now - instance.lastSeenAt > INSTANCE_IDLE_TIMEOUT_MS);
+      .filter((instance) => !instance.isBusy && now - instance.lastSeenAt > this.instanceTimeoutMs);
     for (const instance of idle) this.forget(instance);
     await Promise.allSettled(idle.map((instance) => instance.exclusive(() => this.finalCommit(instance))));
   }
@@ -389,9 +418,9 @@ export class ConsumerGroups {
 
   private requirePartition(topic: string, partition: number): void {
     const found = this.log.get(topic);
-    if (found === undefined) throw new ApiError(404, `unknown topic ${topic}`);
+    if (found === undefined) throw unknownTopic(topic);
     if (partition >= found.partitions.length) {
-      throw new ApiError(404, `topic ${topic} has no partition ${partition}`);
+      throw new ApiError(404, `Partition ${partition} of topic ${topic} not found.`, 40402);
     }
   }
 }

@@ -315,14 +315,18 @@ export class LogStore {
     return counts;
   }
 
-  /** The topic, created with the default partition count if it does not exist yet (Kafka's auto-create). */
-  ensureTopic(name: string): Promise<Topic> {
+  /**
+   * The topic, created (default partition count) unless it exists. Only the operator's calls create
+   * topics (the admin endpoint, the start-up list): produce and consume never do, as on the real
+   * services, where auto-creation is off.
+   */
+  ensureTopic(name: string, partitions = this.defaultPartitions): Promise<Topic> {
     const existing = this.topics.get(name);
     if (existing !== undefined) return Promise.resolve(existing);
     let pending = this.creating.get(name);
     if (pending === undefined) {
-      // One creation per name, however many produces race to auto-create it.
-      pending = this.createTopic(name, this.defaultPartitions).finally(() => this.creating.delete(name));
+      // One creation per name, however many calls race to create it.
+      pending = this.createTopic(name, partitions).finally(() => this.creating.delete(name));
       this.creating.set(name, pending);
     }
     return pending;

@@ -3,35 +3,23 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:
 import { createServer } from "node:http";
 import { resolve } from "node:path";
 import { closeServer, listen, sendJson } from "../http.ts";
-import { ApiError, badRequest } from "./errors.ts";
-import { ConsumerGroups, MAX_RECORDS_PER_CALL, OffsetStore } from "./groups.ts";
+import { ApiError } from "./errors.ts";
+import { ConsumerGroups, INSTANCE_IDLE_TIMEOUT_MS, OffsetStore } from "./groups.ts";
 import { hasValidBasicAuth, readJsonBody, sendError } from "./http.ts";
-import type { Message, PartitionLog, Topic } from "./log.ts";
-import { LogStore, toMessage } from "./log.ts";
-import type { ProduceItem } from "./requests.ts";
-import {
-  commitBody,
-  consumeBody,
-  consumerSettings,
-  fetchBody,
-  produceItems,
-  queryTimeout,
-  topicName,
-  topicPartitions,
-} from "./requests.ts";
+import { LogStore } from "./log.ts";
+import { topicName } from "./requests.ts";
+import { upstashRouter } from "./upstash.ts";
+import { v2Router } from "./v2.ts";
 
 /**
- * Local stand-in for the Kafka REST API that `@upstash/kafka` speaks, on a durable file log, so the unmodified
- * official client works against `http://127.0.0.1:<port>`. Endpoints (all GET or POST, Basic auth):
+ * Local stand-in for Kafka over HTTP, on a durable file log, in both REST dialects the chat can speak:
+ * Upstash's (./upstash.ts, driven by the unmodified `@upstash/kafka` in its conformance test) and the
+ * Confluent REST Proxy API v2 (./v2.ts). Both read and write the same topics and consumer groups.
  *
- *   produce                             one message or an array, topic in each → array of metadata
- *   produce/<topic>                     one message or an array for one topic
- *   produce/<topic>/<message>?key=      a single message from the URL
- *   consume/<group>/<instance>[/<topic>] long-polling consumer-group read
- *   commit/<group>/<instance>           explicit offsets, or no body = all fetched so far
- *   committed/<group>/<instance>        committed offsets (-1 = none)
- *   fetch                               read by topic/partition/offset, no group
- *   topics | consumers | delete-consumer/<group>/<instance> | offsets/<timestamp|earliest|latest>
+ * Topics are never created by produce or consume (answered 404, as the real services answer with
+ * auto-creation off): creating one is an operator step, here `POST /admin/topics {topic, partitions}`
+ * (or the `topics` start-up option). `POST /admin/config {consumerInstanceTimeoutMs, maxRecordBytes}`
+ * lets tests make instances expire or records too large; both admin endpoints exist only here.
  */
 
 export interface KafkaStandin {
@@ -47,13 +35,15 @@ export interface KafkaStandinOptions {
   dataDir: string;
   username: string;
   password: string;
-  /** Partitions of each auto-created topic (default 4). */
+  /** Partitions of a topic created without a count (default 4). */
   partitions?: number;
-  /** Topics created at start; others are created on first produce or consume. */
+  /** Topics created at start. */
   topics?: string[];
+  /** consumer.instance.timeout.ms of the v2 proxy (default 5 minutes, as Confluent's). */
+  instanceTimeoutMs?: number;
 }
 
-interface Call {
+export interface Call {
   params: string[];
   query: URLSearchParams;
   body: unknown;
@@ -61,9 +51,10 @@ interface Call {
   signal: AbortSignal;
 }
 
-type Handler = (call: Call) => Promise<unknown>;
+export type Handler = (call: Call) => Promise<unknown>;
 
-const SUCCESS = { result: "Success", status: 200 };
+/** Kafka's message.max.bytes default. */
+const MAX_RECORD_BYTES = 1_048_588;
 
 export async function startKafkaStandin(opts: KafkaStandinOptions): Promise<KafkaStandin> {
   const partitions = opts.partitions ?? 4;
@@ -82,18 +73,25 @@ export async function startKafkaStandin(opts: KafkaStandinOptions): Promise<Kafk
     throw err;
   }
   const groups = new ConsumerGroups(log, offsets);
-  const route = createRouter(log, groups);
+  groups.instanceTimeoutMs = opts.instanceTimeoutMs ?? INSTANCE_IDLE_TIMEOUT_MS;
+  const limits = { maxRecordBytes: MAX_RECORD_BYTES };
+  const upstash = upstashRouter(log, groups, limits);
+  const v2 = v2Router(log, groups, limits);
+  const admin = adminRouter(log, groups, limits);
 
   let closing = false;
   const inflight = new Set<Promise<void>>();
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    // Answered while the stores close; the client retries, which reaches a restarted stand-in.
-    if (closing) return sendError(res, 503, "the Kafka stand-in is shutting down");
-    if (!hasValidBasicAuth(req.headers.authorization, opts.username, opts.password)) {
-      return sendError(res, 401, "Unauthorized: wrong or missing Basic auth credentials");
-    }
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const isV2 = speaksV2(req.headers, url.pathname);
+    const fail = (status: number, message: string, code = status) =>
+      isV2 ? sendV2Error(res, status, code, message) : sendError(res, status, message);
+    // Answered while the stores close; the client retries, which reaches a restarted stand-in.
+    if (closing) return fail(503, "the Kafka stand-in is shutting down", 50301);
+    if (!hasValidBasicAuth(req.headers.authorization, opts.username, opts.password)) {
+      return fail(401, "Unauthorized: wrong or missing Basic auth credentials", 40101);
+    }
     let segments: string[];
     try {
       segments = url.pathname
@@ -101,13 +99,19 @@ export async function startKafkaStandin(opts: KafkaStandinOptions): Promise<Kafk
         .filter((segment) => segment !== "")
         .map(decodeURIComponent);
     } catch {
-      return sendError(res, 400, "malformed URL encoding in path");
+      return fail(400, "malformed URL encoding in path");
     }
-    const handler = route(segments);
-    if (handler === undefined) return sendError(res, 404, `no such endpoint: ${url.pathname}`);
-    if (req.method !== "GET" && req.method !== "POST") {
-      return sendError(res, 405, `${req.method} not allowed: use GET or POST`);
+    const method = req.method ?? "GET";
+    let handler: Handler | undefined;
+    if (segments[0] === "admin") handler = method === "POST" ? admin(segments) : undefined;
+    else if (isV2) handler = v2(method, segments);
+    else {
+      handler = upstash(segments);
+      if (handler && method !== "GET" && method !== "POST") {
+        return fail(405, `${method} not allowed: use GET or POST`);
+      }
     }
+    if (handler === undefined) return fail(404, `no such endpoint: ${method} ${url.pathname}`, 40400);
     // Lets a long poll stop, without handing out records, when its client hangs up.
     const hangup = new AbortController();
     res.on("close", () => {
@@ -122,11 +126,12 @@ export async function startKafkaStandin(opts: KafkaStandinOptions): Promise<Kafk
         headers: req.headers,
         signal: hangup.signal,
       });
-      sendJson(res, 200, result);
+      if (result === undefined) sendJson(res, 204, undefined);
+      else sendJson(res, 200, result, isV2 ? { "content-type": "application/vnd.kafka.v2+json" } : {});
     } catch (err) {
-      if (err instanceof ApiError) return sendError(res, err.status, err.message);
+      if (err instanceof ApiError) return fail(err.status, err.message, err.code);
       console.error("[kafka-rest]", err);
-      sendError(res, 500, err instanceof Error ? err.message : String(err));
+      fail(500, err instanceof Error ? err.message : String(err), 50001);
     }
   }
 
@@ -167,148 +172,47 @@ export async function startKafkaStandin(opts: KafkaStandinOptions): Promise<Kafk
   };
 }
 
-/** Map path segments to a handler; undefined = 404. */
-function createRouter(log: LogStore, groups: ConsumerGroups): (segments: string[]) => Handler | undefined {
-  const routes: Record<string, Handler> = {
-    "produce/0": async ({ body }) => produce(log, produceItems(body)),
-    "produce/1": async ({ params: [topic], body }) => {
-      const results = await produce(log, produceItems(body, topic));
-      return Array.isArray(body) ? results : results[0];
-    },
-    "produce/2": async ({ params: [topic, value], query }) => {
-      const [result] = await produce(log, produceItems({ value, key: query.get("key") ?? undefined }, topic));
-      return result;
-    },
-    "consume/2": async ({ params: [group = "", instanceId = ""], body, headers, signal }) => {
-      const { topics, timeoutMs } = consumeBody(body);
-      return groups.consume(
-        { group, instanceId, topics, timeoutMs, settings: consumerSettings(headers) },
-        signal,
-      );
-    },
-    "consume/3": async ({ params: [group = "", instanceId = "", topic], query, headers, signal }) => {
-      const { topics } = consumeBody({ topic });
-      const timeoutMs = queryTimeout(query.get("timeout"));
-      return groups.consume(
-        { group, instanceId, topics, timeoutMs, settings: consumerSettings(headers) },
-        signal,
-      );
-    },
-    "commit/2": async ({ params: [group = "", instanceId = ""], body }) => {
-      await groups.commit(group, instanceId, commitBody(body));
-      return SUCCESS;
-    },
-    "committed/2": async ({ params: [group = ""], body }) => groups.committed(group, topicPartitions(body)),
-    "fetch/0": async ({ body, signal }) => fetchMessages(log, body, signal),
-    "topics/0": async () => log.partitionCounts(),
-    "consumers/0": async () => groups.list(),
-    "delete-consumer/2": async ({ params: [group = "", instanceId = ""] }) => {
-      await groups.remove(group, instanceId);
-      return SUCCESS;
-    },
-    "offsets/1": async ({ params: [timestamp = ""], body }) =>
-      offsetsAt(log, timestamp, topicPartitions(body)),
-  };
-  const byName = new Map(Object.entries(routes));
-  return (segments) => byName.get(`${segments[0]}/${segments.length - 1}`);
-}
-
 /**
- * Append messages and answer once all are durable. Topics and partitions are resolved and checked for every
- * message first, so a bad one rejects the request before anything is written; then all appends are queued in
- * one synchronous pass, so messages of one request that share a partition get consecutive offsets in order.
+ * Which dialect a request speaks. The paths overlap only at `GET /topics` (a name list in v2, a
+ * name → partitions map in Upstash's): v2 clients send its media types, Upstash's client does not.
  */
-async function produce(
+function speaksV2(headers: IncomingHttpHeaders, path: string): boolean {
+  if (/vnd\.kafka/.test(`${headers.accept ?? ""} ${headers["content-type"] ?? ""}`)) return true;
+  return /^\/(topics|consumers)\/[^/]/.test(path) || path.startsWith("/admin");
+}
+
+/** The v2 error body: `error_code` is the HTTP status × 100 + a subcode. */
+function sendV2Error(res: ServerResponse, status: number, code: number, message: string): void {
+  const errorCode = code >= 10_000 ? code : status * 100;
+  const headers: Record<string, string> =
+    status === 401 ? { "www-authenticate": 'Basic realm="kafka-rest stand-in"' } : {};
+  sendJson(res, status, { error_code: errorCode, message }, { ...headers, "content-type": "application/vnd.kafka.v2+json" });
+}
+
+function adminRouter(
   log: LogStore,
-  items: ProduceItem[],
-): Promise<Array<{ topic: string; partition: number; offset: number; timestamp: number }>> {
-  const resolved = await Promise.all(
-    items.map(async (item) => ({ item, topic: await log.ensureTopic(item.topic) })),
-  );
-  const targets = resolved.map(({ item, topic }) => ({ item, partition: targetPartition(topic, item) }));
-  const now = Date.now();
-  return Promise.all(
-    targets.map(async ({ item, partition }) => {
-      const stored = await partition.append({
-        timestamp: item.timestamp ?? now,
-        key: item.key ?? "",
-        value: item.value,
-        headers: item.headers,
-      });
-      return {
-        topic: item.topic,
-        partition: partition.partition,
-        offset: stored.offset,
-        timestamp: stored.timestamp,
-      };
-    }),
-  );
-}
-
-function targetPartition(topic: Topic, item: ProduceItem): PartitionLog {
-  const partition = topic.partitions[topic.choosePartition(item.key, item.partition)];
-  if (partition === undefined) {
-    throw badRequest(
-      `topic ${topic.name} has ${topic.partitions.length} partitions, no partition ${item.partition}`,
-    );
-  }
-  return partition;
-}
-
-function existingPartition(log: LogStore, topicName: string, partition: number): PartitionLog {
-  const found = log.get(topicName)?.partitions[partition];
-  if (found === undefined) throw new ApiError(404, `unknown topic partition ${topicName}/${partition}`);
-  return found;
-}
-
-/** The Fetch API: read from explicit offsets, waiting up to the timeout when there is nothing yet. */
-async function fetchMessages(log: LogStore, body: unknown, signal: AbortSignal): Promise<Message[]> {
-  const { items, timeoutMs } = fetchBody(body);
-  // Auto-created like on consume, so fetching a topic before its first produce waits instead of failing.
-  await Promise.all(items.map((item) => log.ensureTopic(item.topic)));
-  const sources = items.map((item) => ({
-    partition: existingPartition(log, item.topic, item.partition),
-    offset: item.offset,
-  }));
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const messages: Message[] = [];
-    for (const { partition, offset } of sources) {
-      const records = partition.read(offset, MAX_RECORDS_PER_CALL - messages.length);
-      for (const record of records) messages.push(toMessage(partition, record));
-    }
-    const remaining = deadline - Date.now();
-    if (messages.length > 0 || remaining <= 0 || log.isStopping || signal.aborted) return messages;
-    await log.waitForAppend(
-      sources.map(({ partition }) => partition.topic),
-      remaining,
-      signal,
-    );
-  }
-}
-
-/** Admin `offsets/<timestamp>`: earliest, latest, or the first offset at or after a timestamp (-1 if none). */
-function offsetsAt(
-  log: LogStore,
-  timestamp: string,
-  partitions: Array<{ topic: string; partition: number }> | undefined,
-): Array<{ topic: string; partition: number; offset: number }> {
-  if (timestamp !== "earliest" && timestamp !== "latest" && !/^\d+$/.test(timestamp)) {
-    throw badRequest("timestamp must be earliest, latest or a unix timestamp in milliseconds");
-  }
-  const wanted =
-    partitions ??
-    Object.entries(log.partitionCounts()).flatMap(([topic, count]) =>
-      Array.from({ length: count }, (_, partition) => ({ topic, partition })),
-    );
-  return wanted.map(({ topic, partition }) => {
-    const found = existingPartition(log, topic, partition);
-    const offset =
-      timestamp === "earliest"
-        ? 0
-        : timestamp === "latest"
-          ? found.endOffset
-          : found.offsetForTimestamp(Number(timestamp));
-    return { topic, partition, offset };
-  });
+  groups: ConsumerGroups,
+  limits: { maxRecordBytes: number },
+): (segments: string[]) => Handler | undefined {
+  const routes: Record<string, Handler> = {
+    topics: async ({ body }) => {
+      const request = (body ?? {}) as { topic?: unknown; partitions?: unknown };
+      const name = topicName(request.topic);
+      const count = request.partitions ?? undefined;
+      if (count !== undefined && (!Number.isInteger(count) || (count as number) < 1)) {
+        throw new ApiError(422, "partitions must be a positive integer", 42200);
+      }
+      const created = log.get(name) === undefined;
+      const topic = await log.ensureTopic(name, count as number | undefined);
+      return { topic: name, partitions: topic.partitions.length, created };
+    },
+    config: async ({ body }) => {
+      const request = (body ?? {}) as { consumerInstanceTimeoutMs?: unknown; maxRecordBytes?: unknown };
+      if (typeof request.consumerInstanceTimeoutMs === "number")
+        groups.instanceTimeoutMs = request.consumerInstanceTimeoutMs;
+      if (typeof request.maxRecordBytes === "number") limits.maxRecordBytes = request.maxRecordBytes;
+      return { consumerInstanceTimeoutMs: groups.instanceTimeoutMs, maxRecordBytes: limits.maxRecordBytes };
+    },
+  };
+  return (segments) => (segments.length === 2 ? routes[segments[1] ?? ""] : undefined);
 }

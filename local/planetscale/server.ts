@@ -15,6 +15,8 @@ import { SessionManager } from "./sessions.ts";
 export interface PlanetscaleStandin {
   url: string;
   port: number;
+  /** Delay added to every request from now on (production's network round trip; 0 = none). */
+  setLatency(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -26,6 +28,7 @@ export interface PlanetscaleStandinOptions {
   password: string;
   poolSize?: number; // MySQL connections at most; requests queue for one beyond that
   idleTransactionMs?: number; // a transaction idle this long is rolled back (default 30 s)
+  latencyMs?: number; // added before each request is handled: a round trip to a remote region
 }
 
 const PATH_PREFIX = "/psdb.v1alpha1.Database/";
@@ -72,7 +75,11 @@ export async function startPlanetscaleStandin(opts: PlanetscaleStandinOptions): 
     });
   });
 
+  let latencyMs = opts.latencyMs ?? 0;
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Before the statement runs: a transaction's locks then stay held across the delay, as they do
+    // across the network between two statements in production.
+    if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
     const path = new URL(req.url ?? "/", "http://standin").pathname;
     const method = path.startsWith(PATH_PREFIX) ? path.slice(PATH_PREFIX.length) : "";
     if (method !== "CreateSession" && method !== "Execute") {
@@ -114,6 +121,9 @@ export async function startPlanetscaleStandin(opts: PlanetscaleStandinOptions): 
   return {
     url: `http://${userinfo}@127.0.0.1:${port}`,
     port,
+    setLatency(ms) {
+      latencyMs = ms;
+    },
     close() {
       closing ??= (async () => {
         await closeServer(server);

@@ -24,6 +24,8 @@ export interface RedisStandin {
   url: string;
   port: number;
   token: string;
+  /** Delay added to every request from now on (production's network round trip; 0 = none). */
+  setLatency(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -34,6 +36,8 @@ export interface RedisStandinOptions {
   redis: { host: string; port: number; db?: number };
   /** Bearer token clients must send. */
   token: string;
+  /** Added before each request is handled: a round trip to a remote region. */
+  latencyMs?: number;
 }
 
 /** Upstash accepts large values; this only guards the process against runaway bodies. */
@@ -50,8 +54,13 @@ class HttpError extends Error {
 
 export async function startRedisStandin(opts: RedisStandinOptions): Promise<RedisStandin> {
   const pool = new RedisPool({ host: opts.redis.host, port: opts.redis.port, db: opts.redis.db, size: 4 });
+  let latencyMs = opts.latencyMs ?? 0;
+  const delayed = async (req: http.IncomingMessage) => {
+    if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
+    return handle(req, opts.token, pool);
+  };
   const server = http.createServer((req, res) => {
-    handle(req, opts.token, pool).then(
+    delayed(req).then(
       ({ status, body }) => sendJson(res, status, body),
       (error: unknown) => {
         const status = error instanceof HttpError ? error.status : 500;
@@ -67,6 +76,9 @@ export async function startRedisStandin(opts: RedisStandinOptions): Promise<Redi
     url: `http://127.0.0.1:${port}`,
     port,
     token: opts.token,
+    setLatency(ms) {
+      latencyMs = ms;
+    },
     async close() {
       await closeServer(server);
       await pool.close();

@@ -10,7 +10,8 @@ const post = async (path: string, body: unknown, token?: string, method = "POST"
 };
 const { accessToken } = await post("/v1/auth/login", { email, password: "admin-password-1" });
 const d = (n: number) => new Date(Date.now() + n * 86400000).toISOString().slice(0, 10);
-const f = await post("/v1/festivals", { title: "q test", description: "", category: "x", region: "서울", venue: { name: "v", address: "a", lat: 37, lng: 127 }, startDate: d(10), endDate: d(11), timezone: "Asia/Seoul", capacity: 100, perUserLimit: 4, saleOpensAt: new Date(Date.now() - 3600000).toISOString(), saleClosesAt: new Date(Date.now() + 9 * 86400000).toISOString(), tags: [], imageUrl: null }, accessToken);
+const f0 = await post("/v1/festivals", { title: "q test festival", description: "d", category: "music", region: "서울", venue: { name: "v", address: "a", lat: 37, lng: 127 }, startDate: d(10), endDate: d(11), timezone: "Asia/Seoul", capacity: 100, perUserLimit: 4, saleOpensAt: new Date(Date.now() - 3600000).toISOString(), saleClosesAt: new Date(Date.now() + 9 * 86400000).toISOString(), tags: ["t"] }, accessToken);
+const f = f0; console.log(JSON.stringify(f0).slice(0, 300));
 console.log(await post(`/v1/festivals/${f.id}/sales`, { queueEnabled: true, admissionRatePerMinute: 60 }, accessToken, "PATCH"));
 const b = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox"] });
 const page = await (await b.newContext({ baseURL: url, viewport: { width: 390, height: 844 } })).newPage();

@@ -4,11 +4,13 @@ import { join } from "node:path";
 import type { Message } from "@upstash/kafka";
 import { Kafka, UpstashError } from "@upstash/kafka";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { configureKafkaStandin, createKafkaTopic } from "../../local/kafka-rest/admin.ts";
 import type { KafkaStandin } from "../../local/kafka-rest/server.ts";
 import { startKafkaStandin } from "../../local/kafka-rest/server.ts";
 
-// Conformance of the local Kafka REST stand-in, driven only by the official @upstash/kafka client
-// (raw fetch only for the 401/404 checks: the client retries errors for ~15 s before it throws).
+// Conformance of the local Kafka REST stand-in's Upstash dialect, driven only by the official
+// @upstash/kafka client (raw fetch only for the error checks: the client retries errors for ~15 s
+// before it throws). The v2 dialect has its own test (kafka-rest-v2.test.ts).
 
 const username = "standin-user";
 const password = "standin-pass";
@@ -18,10 +20,12 @@ let standin: KafkaStandin;
 let kafka: Kafka;
 let topicCounter = 0;
 
-/** A fresh topic per test, so tests never see each other's messages. */
-function freshTopic(name: string): string {
+/** A fresh topic per test, so tests never see each other's messages; created first, as an operator would. */
+async function freshTopic(name: string): Promise<string> {
   topicCounter += 1;
-  return `${name}-${topicCounter}`;
+  const topic = `${name}-${topicCounter}`;
+  await createKafkaTopic(standin.url, { username, password }, topic);
+  return topic;
 }
 
 /** The consume options the project's consumer Worker uses: explicit commits, start from the beginning. */
@@ -70,7 +74,7 @@ afterAll(async () => {
 
 describe("Kafka REST stand-in", () => {
   it("produce and produceMany answer with topic/partition/offset; consume returns every message in per-partition order", async () => {
-    const topic = freshTopic("order");
+    const topic = await freshTopic("order");
     const producer = kafka.producer();
 
     const first = await producer.produce(
@@ -121,7 +125,7 @@ describe("Kafka REST stand-in", () => {
   });
 
   it("sends the same key to the same partition (Kafka's murmur2) and honours an explicit partition", async () => {
-    const topic = freshTopic("keys");
+    const topic = await freshTopic("keys");
     const producer = kafka.producer();
 
     const sameKey = await producer.produceMany(
@@ -143,7 +147,7 @@ describe("Kafka REST stand-in", () => {
   });
 
   it("lets two consumer groups each see every message", async () => {
-    const topic = freshTopic("groups");
+    const topic = await freshTopic("groups");
     await kafka
       .producer()
       .produceMany(Array.from({ length: 8 }, (_, i) => ({ topic, value: `g${i}`, key: `room-${i}` })));
@@ -157,7 +161,7 @@ describe("Kafka REST stand-in", () => {
   });
 
   it("re-delivers uncommitted messages to a new instance of the group, and stops after a commit", async () => {
-    const topic = freshTopic("redeliver");
+    const topic = await freshTopic("redeliver");
     const group = "redeliver-group";
     const consumer = kafka.consumer();
     await kafka
@@ -183,7 +187,7 @@ describe("Kafka REST stand-in", () => {
   });
 
   it("long-polls: returns as soon as a message arrives, or empty after the timeout", async () => {
-    const topic = freshTopic("longpoll");
+    const topic = await freshTopic("longpoll");
     const consumer = kafka.consumer();
 
     // Nothing arrives: the call waits for the whole timeout, then returns empty.
@@ -205,7 +209,7 @@ describe("Kafka REST stand-in", () => {
   });
 
   it("commits explicit offsets (next offset to read) and reports them with committed()", async () => {
-    const topic = freshTopic("committed");
+    const topic = await freshTopic("committed");
     const group = "committed-group";
     const consumer = kafka.consumer();
     await kafka.producer().produceMany(["c0", "c1", "c2"].map((value) => ({ topic, value, partition: 1 })));
@@ -265,7 +269,7 @@ describe("Kafka REST stand-in", () => {
   });
 
   it("auto-commits what earlier polls returned when autoCommit is on", async () => {
-    const topic = freshTopic("autocommit");
+    const topic = await freshTopic("autocommit");
     const group = "autocommit-group";
     const consumer = kafka.consumer();
     await kafka.producer().produce(topic, "a0", { partition: 0 });
@@ -284,7 +288,7 @@ describe("Kafka REST stand-in", () => {
   });
 
   it("fetches by topic/partition/offset without a consumer group", async () => {
-    const topic = freshTopic("fetch");
+    const topic = await freshTopic("fetch");
     const consumer = kafka.consumer();
     await kafka
       .producer()
@@ -315,7 +319,7 @@ describe("Kafka REST stand-in", () => {
   });
 
   it("answers the admin calls: topics, consumers, removeConsumerInstance, topicPartitionOffsets", async () => {
-    const topic = freshTopic("admin");
+    const topic = await freshTopic("admin");
     const admin = kafka.admin();
     await kafka.producer().produceMany(["x", "y"].map((value) => ({ topic, value, partition: 1 })));
 
@@ -362,8 +366,52 @@ describe("Kafka REST stand-in", () => {
     expect(await res.json()).toEqual({ error: expect.stringContaining("no-such-endpoint"), status: 404 });
   });
 
+  it("never creates a topic on produce or consume: an unknown topic is a 404 error, and nothing is written", async () => {
+    const auth = { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}` };
+    const topic = `never-created-${Date.now()}`;
+    const produced = await fetch(`${standin.url}/produce/${topic}`, {
+      method: "POST",
+      headers: auth,
+      body: JSON.stringify({ value: "lost?" }),
+    });
+    expect(produced.status).toBe(404);
+    expect(await produced.json()).toEqual({ error: expect.stringContaining(topic), status: 404 });
+    const consumed = await fetch(`${standin.url}/consume/g/i`, {
+      method: "POST",
+      headers: auth,
+      body: JSON.stringify({ topic, timeout: 10 }),
+    });
+    expect(consumed.status).toBe(404);
+    expect((await kafka.admin().topics())[topic]).toBeUndefined();
+
+    // Created (the operator step), the same produce goes through.
+    expect(await createKafkaTopic(standin.url, { username, password }, topic, 2)).toEqual({
+      topic,
+      partitions: 2,
+      created: true,
+    });
+    expect(await kafka.producer().produce(topic, "kept")).toMatchObject({ topic, offset: 0 });
+    expect((await kafka.admin().topics())[topic]).toBe(2);
+  });
+
+  it("refuses a record over the size limit with an error, as Kafka refuses one over message.max.bytes", async () => {
+    const topic = await freshTopic("too-large");
+    await configureKafkaStandin(standin.url, { username, password }, { maxRecordBytes: 100 });
+    try {
+      const res = await fetch(`${standin.url}/produce/${topic}`, {
+        method: "POST",
+        headers: { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}` },
+        body: JSON.stringify({ value: "x".repeat(101) }),
+      });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({ error: expect.stringContaining("MESSAGE_TOO_LARGE"), status: 400 });
+    } finally {
+      await configureKafkaStandin(standin.url, { username, password }, { maxRecordBytes: 1_048_588 });
+    }
+  });
+
   it("gives 200 concurrent produces with one key 200 distinct consecutive offsets", async () => {
-    const topic = freshTopic("concurrent");
+    const topic = await freshTopic("concurrent");
     const producer = kafka.producer();
     const results = await Promise.all(
       Array.from({ length: 200 }, (_, i) => producer.produce(topic, `c${i}`, { key: "room-hot" })),
@@ -387,9 +435,9 @@ describe("Kafka REST stand-in", () => {
 
   it("keeps messages and committed offsets across a restart on the same port", async () => {
     const dataDir = join(root, "restart");
-    const first = await startKafkaStandin({ dataDir, username, password });
-    const client = new Kafka({ url: first.url, username, password });
     const topic = "chat-messages";
+    const first = await startKafkaStandin({ dataDir, username, password, topics: [topic] });
+    const client = new Kafka({ url: first.url, username, password });
     const group = "restart-group";
     let partition = -1;
     try {
@@ -445,7 +493,7 @@ describe("Kafka REST stand-in", () => {
   it("ignores a torn last line left by a crash mid-write", async () => {
     const dataDir = join(root, "torn");
     const topic = "torn-topic";
-    const first = await startKafkaStandin({ dataDir, username, password });
+    const first = await startKafkaStandin({ dataDir, username, password, topics: [topic] });
     const client = new Kafka({ url: first.url, username, password });
     await client.producer().produceMany(["t0", "t1", "t2"].map((value) => ({ topic, value, partition: 0 })));
     await first.close();

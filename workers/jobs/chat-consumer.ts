@@ -1,18 +1,31 @@
+import {
+  type ConsumerLagReport,
+  consumerLagKey,
+  LAG_ALERT_RECORDS,
+} from "../../durable-objects/chat-room/contract/persistence";
 import { roomStub } from "../api/chat/rooms";
-import { BATCH_WRITE_MAX, type ChatItem, type Dynamo, isDynamoError } from "../lib/dynamo.ts";
-import { createKafkaLog, type KafkaRecord, kafkaConfig } from "../lib/kafka";
+import type { ChatItem } from "../lib/dynamo.ts";
+import { type KafkaConsumer, type KafkaRecord, nextOffsets } from "../lib/kafka";
+import { isKafkaError } from "../lib/kafka/error";
 import type { Logger } from "../lib/logger";
-import { getServices } from "../lib/services";
+import { getServices, type Services } from "../lib/services";
+import { backoffMs, deadLetter, parseRecords, pause, writeItems } from "./chat-writes";
 import type { Job } from "./index";
 
 /**
  * Kafka → DynamoDB: the chat's persistence path. Each cron tick long-polls the consumer group until
  * shortly before its budget ends; every batch is written with BatchWriteItem (unprocessed items retried
- * with backoff), then the rooms hear how far DynamoDB got, then the offsets are committed. A commit
- * never passes a record that is not written, so a run that dies anywhere loses nothing: the next run
- * re-reads from the committed offsets, and a re-delivered message overwrites its own item (key roomId +
- * seq). Each run uses its own consumer instance: two overlapping runs never share fetch positions, so
- * neither can commit what only the other has read.
+ * with backoff; records DynamoDB refuses for good go to the dead-letter topic, ./chat-writes), then the
+ * rooms hear how far DynamoDB got, then the offsets are committed. A commit never passes a record that
+ * is not written or dead-lettered, so a run that dies anywhere loses nothing: the next run re-reads
+ * from the committed offsets, and a re-delivered message overwrites its own item (key roomId + seq).
+ *
+ * Each run has its own consumer instance (two overlapping runs never share fetch positions, so neither
+ * can commit what only the other has read), created on its first poll, used for every poll of the run
+ * and deleted at its end. A v2 proxy keeps instances as its own state: one that vanished mid-run
+ * (expired, proxy restarted) is recreated by the client and the run goes on from the committed
+ * offsets; one a crashed run left behind would hold its partitions until the proxy expires it, so
+ * every run records its instance in Redis and the next runs delete the leftovers of runs that are over.
  */
 
 export interface ChatConsumerOptions {
@@ -29,7 +42,10 @@ export interface ChatConsumerOptions {
 export interface ChatConsumerReport {
   records: number;
   written: number;
+  deadLettered: number;
   commits: number;
+  /** Consumer instances the proxy lost during the run (each was replaced). */
+  instancesLost: number;
   stoppedBy: "budget" | "idle" | "write-failed" | "kafka-down" | "died";
 }
 
@@ -39,8 +55,9 @@ const POLL_WAIT_MS = 5_000;
 /** Kept free after the last poll for its batch's write and commit. */
 const WRITE_RESERVE_MS = 5_000;
 const MIN_POLL_MS = 100;
-/** BatchWriteItem requests in flight at once. */
-const WRITE_CONCURRENCY = 4;
+const OFFSETS_TIMEOUT_MS = 3_000;
+/** A run that recorded its instance is surely over this long after its deadline. */
+const RUN_GRACE_MS = 60_000;
 
 export const chatConsumerJob: Job = {
   name: "chat-consumer",
@@ -58,24 +75,36 @@ export async function runChatConsumer(
   log: Logger,
   opts: ChatConsumerOptions,
 ): Promise<ChatConsumerReport> {
+  const s = getServices(env);
   const instanceId = `run-${crypto.randomUUID()}`;
-  const consumer = createKafkaLog(kafkaConfig(env)).consumer({
-    group: env.KAFKA_CONSUMER_GROUP,
-    instanceId,
-    topic: env.KAFKA_TOPIC,
-  });
-  const { dynamo } = getServices(env);
+  const consumer = s.kafka.consumer({ group: env.KAFKA_CONSUMER_GROUP, instanceId, topic: env.KAFKA_TOPIC });
   const deadline = Date.now() + opts.budgetMs;
   const reserveMs = Math.min(WRITE_RESERVE_MS, opts.budgetMs / 4);
-  const report: ChatConsumerReport = { records: 0, written: 0, commits: 0, stoppedBy: "budget" };
+  const retentionDays = Number(env.CHAT_RETENTION_DAYS);
+  const retentionS =
+    env.CHAT_TTL_ATTRIBUTE && retentionDays > 0 ? Math.round(retentionDays * 86_400) : undefined;
+  const report: ChatConsumerReport = {
+    records: 0,
+    written: 0,
+    deadLettered: 0,
+    commits: 0,
+    instancesLost: 0,
+    stoppedBy: "budget",
+  };
+  const committed = new Map<number, number>();
+  const instances = new RunInstances(s, log, deadline);
+  await instances.dropLeftovers();
   let kafkaFailures = 0;
 
   const stop = async (why: ChatConsumerReport["stoppedBy"]) => {
     report.stoppedBy = why;
     // With auto-commit off, removing the instance commits nothing; it frees its partitions at once.
-    await consumer.close().catch((error) => {
-      log.warn("could not remove the consumer instance", { error, instanceId });
-    });
+    const ref = consumer.ref;
+    await consumer.close().then(
+      () => instances.forget(ref),
+      (error) => log.warn("could not remove the consumer instance", { error, instanceId }),
+    );
+    await reportLag(env, s, log, committed);
     return report;
   };
 
@@ -83,6 +112,7 @@ export async function runChatConsumer(
     const waitMs = Math.min(opts.pollWaitMs ?? POLL_WAIT_MS, deadline - Date.now() - reserveMs);
     if (waitMs < MIN_POLL_MS) return stop("budget");
     let records: KafkaRecord[];
+    const before = consumer.ref;
     try {
       records = await consumer.poll(waitMs);
       kafkaFailures = 0;
@@ -92,120 +122,158 @@ export async function runChatConsumer(
       if (!(await pause(backoffMs(kafkaFailures), deadline))) return stop("kafka-down");
       continue;
     }
+    if (consumer.ref !== before) {
+      if (before !== undefined) {
+        report.instancesLost += 1;
+        log.warn("chat consumer: the consumer instance was gone; continuing on a new one", { instanceId });
+        await instances.forget(before);
+      }
+      await instances.remember(consumer.ref);
+    }
     if (!records.length) {
       if (opts.untilIdle) return stop("idle");
       continue;
     }
     report.records += records.length;
 
-    const items = records.flatMap((r) => parseItem(r, log));
-    if (!(await writeAll(dynamo, env.DYNAMO_TABLE, items, deadline, log))) return stop("write-failed");
-    report.written += items.length;
+    const parsed = parseRecords(records, retentionS);
+    const written = await writeItems(s.dynamo, env.DYNAMO_TABLE, parsed, deadline, log);
+    if (!written.ok) return stop("write-failed");
+    const poison = [...parsed.poison, ...written.poison];
+    try {
+      await deadLetter(s.kafka, env.KAFKA_DEAD_LETTER_TOPIC, poison, log);
+    } catch (error) {
+      // Neither written nor dead-lettered: the batch must be read again, so nothing is committed.
+      log.error("chat consumer: dead-letter produce failed", { error, count: poison.length });
+      return stop("kafka-down");
+    }
+    report.deadLettered += poison.length;
+    report.written += parsed.items.length - written.poison.length;
+    const items = parsed.items.map((e) => e.item);
     await markRooms(env, items, log);
     if (opts.afterWrite?.(items) === "die") {
       report.stoppedBy = "died";
       return report;
     }
-    try {
-      await consumer.commit(records);
-      report.commits += 1;
-    } catch (error) {
-      // Written but not committed: the next run gets this batch again and overwrites the same items.
-      log.warn("chat consumer: commit failed", { error });
-      return stop("kafka-down");
-    }
+    if (!(await commit(consumer, records, committed, report, log))) return stop("kafka-down");
   }
 }
 
-/** What the room produced (JSON of ChatItem); anything else can never be written, so it is skipped. */
-function parseItem(record: KafkaRecord, log: Logger): ChatItem[] {
-  try {
-    const v = JSON.parse(record.value) as Partial<ChatItem>;
-    if (
-      typeof v.roomId === "string" &&
-      Number.isSafeInteger(v.seq) &&
-      typeof v.id === "string" &&
-      typeof v.userId === "string" &&
-      typeof v.nickname === "string" &&
-      typeof v.text === "string" &&
-      typeof v.sentAt === "number"
-    ) {
-      return [v as ChatItem];
-    }
-  } catch {}
-  log.error("chat consumer: skipping a record that is not a chat message", {
-    partition: record.partition,
-    offset: record.offset,
-  });
-  return [];
-}
-
-/**
- * Writes every item or reports false (nothing may then be committed). Throttled or failed requests are
- * retried with backoff while the budget lasts; a retry re-sends only what is still pending, and items
- * an aborted request did write are simply overwritten.
- */
-async function writeAll(
-  dynamo: Dynamo,
-  table: string,
-  items: ChatItem[],
-  deadline: number,
+/** false = Kafka is unreachable; an instance that vanished is no reason to stop. */
+async function commit(
+  consumer: KafkaConsumer,
+  records: KafkaRecord[],
+  committed: Map<number, number>,
+  report: ChatConsumerReport,
   log: Logger,
 ): Promise<boolean> {
-  let pending = items;
-  for (let attempt = 1; pending.length; attempt++) {
-    try {
-      pending = await writeChunks(dynamo, table, pending);
-      if (!pending.length) return true;
-      log.warn("chat consumer: DynamoDB left items unprocessed", { count: pending.length, attempt });
-    } catch (error) {
-      if (!isDynamoError(error) || !error.retryable) {
-        // A wrong table or key schema is not fixed by waiting; the next run tries again from the commit.
-        log.error("chat consumer: DynamoDB write failed", { error, count: pending.length });
-        return false;
-      }
-      log.warn("chat consumer: DynamoDB write failed; retrying", { error, attempt });
+  try {
+    await consumer.commit(records);
+    report.commits += 1;
+    for (const o of nextOffsets(records)) committed.set(o.partition, o.offset);
+    return true;
+  } catch (error) {
+    // Written but not committed: this batch is read again (by the next poll's new instance, or the
+    // next run) and overwrites the same items.
+    if (isKafkaError(error) && error.instanceGone) {
+      log.warn("chat consumer: the instance was gone at commit; its batch will be read again", { error });
+      return true;
     }
-    if (!(await pause(backoffMs(attempt, 100, 5_000), deadline))) return false;
+    log.warn("chat consumer: commit failed", { error });
+    return false;
   }
-  return true;
-}
-
-async function writeChunks(dynamo: Dynamo, table: string, items: ChatItem[]): Promise<ChatItem[]> {
-  const chunks: ChatItem[][] = [];
-  for (let i = 0; i < items.length; i += BATCH_WRITE_MAX) chunks.push(items.slice(i, i + BATCH_WRITE_MAX));
-  const unprocessed: ChatItem[] = [];
-  for (let i = 0; i < chunks.length; i += WRITE_CONCURRENCY) {
-    const results = await Promise.all(
-      chunks.slice(i, i + WRITE_CONCURRENCY).map((chunk) => dynamo.batchWrite(table, chunk)),
-    );
-    unprocessed.push(...results.flat());
-  }
-  return unprocessed;
 }
 
 /**
  * A room's messages share a partition and were produced in seq order, and this run started at the
- * committed offsets (everything before them is written): so once a batch is written, every message of
- * the room up to the batch's highest seq is in DynamoDB, and the room may drop its copies. Best
- * effort: a room not told keeps its rows until a later batch tells it.
+ * committed offsets (everything before them is written or dead-lettered): so once a batch is written,
+ * every message of the room up to the batch's highest seq is in DynamoDB (or the dead-letter topic),
+ * and the room may drop its copies. Best effort: a room not told keeps its rows until a later batch
+ * tells it.
  */
 async function markRooms(env: Env, items: ChatItem[], log: Logger): Promise<void> {
   const highest = new Map<string, number>();
   for (const item of items) highest.set(item.roomId, Math.max(highest.get(item.roomId) ?? 0, item.seq));
   const results = await Promise.allSettled(
-    [...highest].map(([roomId, seq]) => roomStub(Number(roomId), env.CHAT_ROOM).markPersisted(seq)),
+    [...highest]
+      .filter(([roomId]) => /^\d+$/.test(roomId))
+      .map(([roomId, seq]) => roomStub(Number(roomId), env.CHAT_ROOM).markPersisted(seq)),
   );
   const failed = results.filter((r) => r.status === "rejected");
   if (failed.length) log.warn("chat consumer: rooms not told what is persisted", { count: failed.length });
 }
 
-const backoffMs = (attempt: number, firstMs = 1_000, maxMs = 10_000) =>
-  Math.min(firstMs * 2 ** (attempt - 1), maxMs) * (0.75 + Math.random() * 0.5);
+/** The run's consumer instances in Redis (ref → when the run is surely over), so crashes leave nothing behind. */
+class RunInstances {
+  readonly #s: Services;
+  readonly #log: Logger;
+  readonly #overAt: number;
+  constructor(s: Services, log: Logger, deadline: number) {
+    this.#s = s;
+    this.#log = log;
+    this.#overAt = deadline + RUN_GRACE_MS;
+  }
 
-/** Sleeps unless that would end past the deadline; false = out of time. */
-async function pause(ms: number, deadline: number): Promise<boolean> {
-  if (Date.now() + ms > deadline) return false;
-  await new Promise((resolve) => setTimeout(resolve, ms));
-  return true;
+  get #key() {
+    return this.#s.key("chat", "consumer-instances");
+  }
+
+  async remember(ref: string | undefined) {
+    if (!ref) return;
+    await this.#s.redis.hset(this.#key, { [ref]: String(this.#overAt) }).catch((error) => {
+      this.#log.warn("chat consumer: could not record the instance", { error });
+    });
+  }
+
+  async forget(ref: string | undefined) {
+    if (!ref) return;
+    await this.#s.redis.hdel(this.#key, ref).catch(() => {});
+  }
+
+  async dropLeftovers() {
+    try {
+      const all = (await this.#s.redis.hgetall<Record<string, string>>(this.#key)) ?? {};
+      const stale = Object.entries(all).filter(([, overAt]) => Number(overAt) < Date.now());
+      await Promise.all(
+        stale.map(async ([ref]) => {
+          await this.#s.kafka.dropConsumer(ref);
+          await this.forget(ref);
+          this.#log.warn("chat consumer: removed an instance a crashed run left behind", { ref });
+        }),
+      );
+    } catch (error) {
+      this.#log.warn("chat consumer: could not clean up old instances", { error });
+    }
+  }
+}
+
+/** Lag per partition (log end − committed) for the admin endpoint; a warning when far behind. */
+async function reportLag(env: Env, s: Services, log: Logger, committedNow: Map<number, number>) {
+  try {
+    const key = consumerLagKey(s);
+    const previous = await s.redis.get<string>(key).catch(() => null);
+    const known = new Map<number, number | null>(
+      (previous ? (JSON.parse(previous) as ConsumerLagReport).partitions : []).map((p) => [
+        p.partition,
+        p.committed,
+      ]),
+    );
+    for (const [partition, offset] of committedNow) known.set(partition, offset);
+    const ends = await s.kafka.endOffsets(env.KAFKA_TOPIC, OFFSETS_TIMEOUT_MS);
+    const partitions = [...ends].map(([partition, end]) => {
+      const committed = known.get(partition) ?? (end === 0 ? 0 : null);
+      return { partition, committed, end, lag: committed === null ? null : Math.max(0, end - committed) };
+    });
+    const lagReport: ConsumerLagReport = {
+      topic: env.KAFKA_TOPIC,
+      group: env.KAFKA_CONSUMER_GROUP,
+      at: new Date().toISOString(),
+      partitions: partitions.sort((a, b) => a.partition - b.partition),
+    };
+    await s.redis.set(key, JSON.stringify(lagReport));
+    const behind = partitions.filter((p) => (p.lag ?? 0) > LAG_ALERT_RECORDS);
+    if (behind.length) log.warn("ALERT chat consumer: partitions far behind", { partitions: behind });
+  } catch (error) {
+    log.warn("chat consumer: could not report the lag", { error });
+  }
 }

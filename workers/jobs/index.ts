@@ -1,6 +1,7 @@
 import { createLogger, type Logger } from "../lib/logger";
 import { chatConsumerJob } from "./chat-consumer";
 import { chatPushJob, notificationEventsJob } from "./notifications";
+import { pendingReservationsJob } from "./pending-reservations";
 import { reminderJob } from "./reminders";
 import { waitlistJob } from "./waitlist";
 
@@ -14,7 +15,14 @@ export interface Job {
 }
 
 /** Add a job by importing it here: explicit beats registration by import side effect. */
-const jobs: Job[] = [chatConsumerJob, reminderJob, chatPushJob, notificationEventsJob, waitlistJob];
+const jobs: Job[] = [
+  chatConsumerJob,
+  reminderJob,
+  chatPushJob,
+  notificationEventsJob,
+  waitlistJob,
+  pendingReservationsJob,
+];
 
 export async function runScheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext) {
   const results = await Promise.allSettled(

@@ -14,6 +14,8 @@ export interface DynamoConfig {
   secretAccessKey: string;
   /** Per-request deadline; a hung request surfaces as a retryable DynamoError. Default 10 s. */
   timeoutMs?: number;
+  /** The table's TTL attribute (CHAT_TTL_ATTRIBUTE): chat items store `expiresAt` under this name. */
+  ttlAttribute?: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -140,11 +142,14 @@ export interface ChatItem {
   text: string;
   /** Epoch milliseconds. */
   sentAt: number;
-  /** TTL attribute, epoch *seconds* (DynamoDB's TTL unit); absent = kept forever. */
+  /** Expiry, epoch *seconds* (DynamoDB's TTL unit), stored under the table's TTL attribute; absent = kept forever. */
   expiresAt?: number;
 }
 
-export function marshalChatItem(item: ChatItem): AttributeMap {
+/** The attribute `expiresAt` is stored under when no TTL attribute is configured. */
+const DEFAULT_TTL_ATTRIBUTE = "expiresAt";
+
+export function marshalChatItem(item: ChatItem, ttlAttribute = DEFAULT_TTL_ATTRIBUTE): AttributeMap {
   return marshalItem({
     roomId: item.roomId,
     seq: item.seq,
@@ -153,12 +158,12 @@ export function marshalChatItem(item: ChatItem): AttributeMap {
     nickname: item.nickname,
     text: item.text,
     sentAt: item.sentAt,
-    expiresAt: item.expiresAt,
+    [ttlAttribute]: item.expiresAt,
   });
 }
 
 /** Reads a stored item back, checking the fields so a malformed row fails loudly here, not in the UI. */
-export function unmarshalChatItem(map: AttributeMap): ChatItem {
+export function unmarshalChatItem(map: AttributeMap, ttlAttribute = DEFAULT_TTL_ATTRIBUTE): ChatItem {
   const raw = unmarshalItem(map);
   const str = (key: string): string => {
     const v = raw[key];
@@ -179,7 +184,8 @@ export function unmarshalChatItem(map: AttributeMap): ChatItem {
     text: str("text"),
     sentAt: num("sentAt"),
   };
-  if (raw.expiresAt !== undefined && raw.expiresAt !== null) item.expiresAt = num("expiresAt");
+  const expiresAt = raw[ttlAttribute];
+  if (expiresAt !== undefined && expiresAt !== null) item.expiresAt = num(ttlAttribute);
   return item;
 }
 
@@ -239,6 +245,8 @@ export function createDynamo(cfg: DynamoConfig): Dynamo {
   });
   const url = `${cfg.endpoint.replace(/\/+$/, "")}/`;
   const timeoutMs = cfg.timeoutMs ?? 10_000;
+  const ttl = cfg.ttlAttribute ?? DEFAULT_TTL_ATTRIBUTE;
+  const toItem = (map: AttributeMap) => unmarshalChatItem(map, ttl);
 
   async function call<T>(target: string, body: unknown): Promise<T> {
     let res: Response;
@@ -274,7 +282,7 @@ export function createDynamo(cfg: DynamoConfig): Dynamo {
   }
 
   async function putItem(table: string, item: ChatItem): Promise<void> {
-    await call("PutItem", { TableName: table, Item: marshalChatItem(item) });
+    await call("PutItem", { TableName: table, Item: marshalChatItem(item, ttl) });
   }
 
   async function getItem(
@@ -287,7 +295,7 @@ export function createDynamo(cfg: DynamoConfig): Dynamo {
       Key: marshalItem({ roomId: key.roomId, seq: key.seq }),
       ConsistentRead: opts.consistentRead ?? false,
     });
-    return out.Item ? unmarshalChatItem(out.Item) : undefined;
+    return out.Item ? toItem(out.Item) : undefined;
   }
 
   async function batchWrite(table: string, items: readonly ChatItem[]): Promise<ChatItem[]> {
@@ -303,10 +311,10 @@ export function createDynamo(cfg: DynamoConfig): Dynamo {
       const out = await call<{
         UnprocessedItems?: Record<string, { PutRequest?: { Item: AttributeMap } }[]>;
       }>("BatchWriteItem", {
-        RequestItems: { [table]: chunk.map((item) => ({ PutRequest: { Item: marshalChatItem(item) } })) },
+        RequestItems: { [table]: chunk.map((item) => ({ PutRequest: { Item: marshalChatItem(item, ttl) } })) },
       });
       for (const req of out.UnprocessedItems?.[table] ?? []) {
-        if (req.PutRequest) unprocessed.push(unmarshalChatItem(req.PutRequest.Item));
+        if (req.PutRequest) unprocessed.push(toItem(req.PutRequest.Item));
       }
     }
     return unprocessed;
@@ -330,7 +338,7 @@ export function createDynamo(cfg: DynamoConfig): Dynamo {
       Limit: input.limit,
       ConsistentRead: input.consistentRead ?? false,
     });
-    const items = (out.Items ?? []).map(unmarshalChatItem);
+    const items = (out.Items ?? []).map(toItem);
     // LastEvaluatedKey is the last item read (the oldest of this page), so `seq < it` continues
     // exactly where this page stopped: no repeats, no gaps.
     const lastSeq = out.LastEvaluatedKey?.seq;

@@ -1,14 +1,15 @@
-import { Kafka } from "@upstash/kafka";
 import { Redis } from "@upstash/redis/cloudflare";
 import { createDb, type Db } from "./db";
 import { createDynamo, type Dynamo } from "./dynamo.ts";
 import { createFcm, type Fcm } from "./fcm";
+import { createKafkaLog, type KafkaLog, kafkaConfig } from "./kafka";
 
 /** Every external dependency, built once per isolate from env so tests swap nothing but env. */
 export interface Services {
   db: Db;
   redis: Redis;
-  kafka: Kafka;
+  /** The chat log, in the REST dialect KAFKA_DIALECT names (./kafka). */
+  kafka: KafkaLog;
   dynamo: Dynamo;
   /** Push (FCM HTTP v1); `enabled` is false when no service-account key is configured. */
   fcm: Fcm;
@@ -39,12 +40,13 @@ function buildServices(env: Env): Services {
       automaticDeserialization: false,
       enableAutoPipelining: false,
     }),
-    kafka: new Kafka({ url: env.KAFKA_URL, username: env.KAFKA_USERNAME, password: env.KAFKA_PASSWORD }),
+    kafka: createKafkaLog(kafkaConfig(env)),
     dynamo: createDynamo({
       endpoint: env.DYNAMO_ENDPOINT,
       region: env.AWS_REGION,
       accessKeyId: env.AWS_ACCESS_KEY_ID,
       secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+      ttlAttribute: env.CHAT_TTL_ATTRIBUTE || undefined,
     }),
     fcm: createFcm({
       endpoint: env.FCM_ENDPOINT,

@@ -117,7 +117,9 @@ export const PONG_FRAME = '{"type":"pong"}';
 const STRIP = /[^\P{Cc}\t\n]|[\u202a-\u202e\u2066-\u2069]/gu;
 
 export function cleanText(text: string): string {
-  return text.replace(/\r\n?/g, "\n").replace(STRIP, "").trim();
+  // Lone surrogates (a string cut mid-emoji) become U+FFFD: they cannot be encoded as UTF-8, so
+  // Kafka, DynamoDB and every client would otherwise each mangle them their own way.
+  return text.toWellFormed().replace(/\r\n?/g, "\n").replace(STRIP, "").trim();
 }
 
 export const codePoints = (text: string) => {

@@ -121,6 +121,15 @@ function ReserveForm(props: { festival: Schemas["Festival"]; onReserved: () => v
       setNeedsQueue(false);
       props.onReserved();
     } catch (err) {
+      // A definite answer is remembered under its key: the next try (say, with an admission) needs a
+      // new key. Lost answers, 409 (in flight), 429 and 5xx keep it, so a retry cannot reserve twice.
+      if (
+        err instanceof ApiError &&
+        err.status >= 400 &&
+        err.status < 500 &&
+        ![409, 429].includes(err.status)
+      )
+        key.current = crypto.randomUUID();
       if (err instanceof ApiError && err.code.startsWith("queue.admission")) setNeedsQueue(true);
       setError(err);
     } finally {

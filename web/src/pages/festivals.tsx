@@ -7,8 +7,7 @@ import { ErrorNote, formatDate, PageTitle } from "../ui";
 type Summary = Schemas["FestivalSummary"];
 const STATUSES = ["upcoming", "on_sale", "ongoing", "ended"] as const;
 type Status = (typeof STATUSES)[number];
-const statusKey = (s: Status | "cancelled"): MessageKey =>
-  s === "on_sale" ? "fest.sale" : (`status.${s}` as MessageKey);
+const statusKey = (s: Status | "cancelled"): MessageKey => `status.${s}`;
 
 export function StatusBadge(props: { status: Status; cancelled: boolean }) {
   const t = useT();

@@ -68,7 +68,7 @@ function probes(services: Services, env: Env) {
   return {
     mysql: () => services.db.execute("select 1"),
     redis: () => services.redis.ping(),
-    kafka: () => services.kafka.admin().topics(),
+    kafka: () => services.kafka.ping(env.KAFKA_TOPIC, CHECK_TIMEOUT_MS),
     dynamodb: () => services.dynamo.call("DescribeTable", { TableName: env.DYNAMO_TABLE }),
   };
 }

@@ -16,6 +16,13 @@ import type { HonoEnv } from "../hono-env";
  * The same key with another body (or another path) is a 422: it is a client bug.
  * Without the header the route runs as is. With it and Redis down we answer 503 rather than risk
  * running the write twice.
+ *
+ * `durable: true` is for a route that stores the key with its own write in the same atomic step
+ * (POST reservations: reservations/confirm.ts) and so survives a Worker dying between its write and
+ * its answer, which a Redis claim cannot: such a route is never blocked by a pending claim (a dead
+ * Worker's claim would turn every retry into a 409 for IN_FLIGHT_MS). Redis then only remembers the
+ * answers the route does not store (rule violations) so that they replay byte for byte; the route
+ * reads the key and request hashes with `idempotencyOf(c)`.
  */
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 const IN_FLIGHT_MS = 30_000;
@@ -82,21 +89,34 @@ export const IDEMPOTENCY_ERRORS = [
   [503, "idempotency.unavailable"],
 ] as const;
 
+/** The request's key and fingerprint as SHA-256 hex, for a durable route to store; undefined without a key. */
+export async function idempotencyOf(
+  c: Context<HonoEnv>,
+): Promise<{ keyHash: string; requestHash: string } | undefined> {
+  const key = c.req.header("idempotency-key");
+  if (key === undefined) return undefined;
+  if (!KEY_PATTERN.test(key)) {
+    throw new AppError(
+      400,
+      "idempotency.invalid_key",
+      "Idempotency-Key must be 1-255 visible ASCII characters",
+    );
+  }
+  return {
+    keyHash: await sha256(key),
+    requestHash: await sha256(`${c.req.method} ${c.req.path}\n${await c.req.text()}`),
+  };
+}
+
 /** `scope` names the route (e.g. "reservations.cancel"): keys of different routes never meet. */
-export const idempotent = (scope: string) =>
+export const idempotent = (scope: string, opts: { durable?: boolean } = {}) =>
   createMiddleware<HonoEnv>(async (c, next) => {
-    const key = c.req.header("idempotency-key");
-    if (key === undefined) return next();
-    if (!KEY_PATTERN.test(key)) {
-      throw new AppError(
-        400,
-        "idempotency.invalid_key",
-        "Idempotency-Key must be 1-255 visible ASCII characters",
-      );
-    }
+    const hashes = await idempotencyOf(c);
+    if (!hashes) return next();
     const s = c.get("services");
-    const redisKey = s.key("idem", scope, c.get("user").id, await sha256(key));
-    const fp = await sha256(`${c.req.method} ${c.req.path}\n${await c.req.text()}`);
+    const redisKey = s.key("idem", scope, c.get("user").id, hashes.keyHash);
+    const fp = hashes.requestHash;
+    if (opts.durable) return durable(c, next, redisKey, fp);
     const pending = JSON.stringify({ s: "p", fp, token: crypto.randomUUID() } satisfies Pending);
 
     const deadline = Date.now() + WAIT_MS;
@@ -146,6 +166,39 @@ export const idempotent = (scope: string) =>
       c.get("logger").error("idempotency result not stored", { error: err, scope });
     }
   });
+
+/** See `durable` above: replay a remembered answer if there is one, else run; remember what the route does not. */
+async function durable(c: Context<HonoEnv>, next: () => Promise<void>, redisKey: string, fp: string) {
+  const s = c.get("services");
+  // Redis down: the route's own stored key still keeps the write single.
+  const raw = await s.redis.get<string>(redisKey).catch(() => null);
+  const entry = raw ? (JSON.parse(raw) as Pending | Done) : undefined;
+  if (entry?.s === "d") {
+    if (entry.fp !== fp) {
+      throw new AppError(
+        422,
+        "idempotency.key_reused",
+        "This Idempotency-Key was already used with a different request",
+      );
+    }
+    return replay(c, entry);
+  }
+  await next();
+  const res = c.res;
+  // 2xx answers live with the route's own write; forgotten statuses are never stored.
+  if (res.status < 300 || !remembered(res.status)) return;
+  const done: Done = {
+    s: "d",
+    fp,
+    status: res.status,
+    body: await res.clone().text(),
+    contentType: res.headers.get("content-type"),
+    location: res.headers.get("location"),
+  };
+  await s.redis
+    .set(redisKey, JSON.stringify(done), { px: IDEMPOTENCY_TTL_MS })
+    .catch((err: unknown) => c.get("logger").warn("idempotency answer not stored", { error: err }));
+}
 
 /** Stores the answer in place of our pending entry, or drops the entry when `value` is empty. */
 function finish(s: Services, redisKey: string, pending: string, value: string) {

@@ -1,6 +1,7 @@
-import { and, asc, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, lt, sql } from "drizzle-orm";
 import { festivals } from "../../db/schema/festivals";
-import { type CancelReason, type Reservation, reservations } from "../../db/schema/reservations";
+import { type CancelReason, reservations } from "../../db/schema/reservations";
+import { waitlistEntries } from "../../db/schema/sales";
 import { AppError } from "../../lib/errors";
 import { createLogger, type Logger } from "../../lib/logger";
 import { withRetries } from "../../lib/retry";
@@ -8,17 +9,17 @@ import type { Services } from "../../lib/services";
 import { todayIn } from "../../lib/time";
 import { notifyReservationCancelled } from "../notifications/events";
 import { announceOffers } from "../sales/announce";
-import { type Offer, offerFreePlaces } from "../sales/offers";
+import { offerFreePlaces } from "../sales/offers";
 import type { ReservationView } from "./schemas";
-import { findReservation, reservationNotFound, toView } from "./service";
+import { findReservation, reservationNotFound, type ShownReservation, toView } from "./service";
 import { clearSoldOut } from "./sold-out";
 
-// Lock order, as in reserve(): reservation rows, then user totals, then days + festival (sorted),
-// then (sales/offers.ts) the waitlist entries that the freed places are offered to.
-
 /**
- * Cancels those of `ids` that are still confirmed, freeing their places in the same transaction,
- * where they go first to the day's waitlist (held for the next entries), then to the public.
+ * Cancels those of `ids` that are still confirmed, one autocommit statement each: the status flips,
+ * and the user's total, the day and the festival's counter go down, all in that statement, so no
+ * lock on a shared row outlives it (the old transaction held the day row across round trips, and a
+ * festival cancellation then stalled its sale for seconds). Freed places then go to the day's
+ * waitlist first (sales/offers.ts; only when someone is waiting for places), then to the public.
  * Returns the ids it cancelled (a concurrent cancel or check-in may have won the others).
  */
 export async function cancelReservations(
@@ -28,57 +29,75 @@ export async function cancelReservations(
   reason: CancelReason,
 ): Promise<number[]> {
   if (!ids.length) return [];
-  let offers: Offer[] = [];
-  const freed = await withRetries(logger, "cancel", () =>
-    s.db.transaction(async (tx) => {
-      offers = [];
-      const rows = await tx
-        .select({
-          id: reservations.id,
-          festivalId: reservations.festivalId,
-          userId: reservations.userId,
-          day: reservations.day,
-          quantity: reservations.quantity,
-        })
-        .from(reservations)
-        .where(and(inArray(reservations.id, ids), eq(reservations.status, "confirmed")))
-        .orderBy(asc(reservations.id))
-        .for("update");
-      if (!rows.length) return rows;
-      await tx
-        .update(reservations)
-        .set({ status: "cancelled", cancelledAt: new Date(), cancelReason: reason })
-        .where(
-          inArray(
-            reservations.id,
-            rows.map((r) => r.id),
-          ),
-        );
-      for (const [[festivalId, userId], quantity] of sumBy(rows, (r) => [r.festivalId, r.userId] as const)) {
-        await tx.execute(sql`
-          UPDATE reservation_user_totals SET quantity = quantity - ${quantity}
-          WHERE festival_id = ${festivalId} AND user_id = ${userId}`);
-      }
-      for (const [[festivalId, day], quantity] of sumBy(rows, (r) => [r.festivalId, r.day] as const)) {
-        await tx.execute(sql`
-          UPDATE festival_days d JOIN festivals f ON f.id = d.festival_id
-          SET d.reserved = d.reserved - ${quantity}, f.reserved_count = f.reserved_count - ${quantity}
-          WHERE d.festival_id = ${festivalId} AND d.day = ${day}`);
-        offers.push(...(await offerFreePlaces(tx, festivalId, day, new Date())));
-      }
-      return rows;
-    }),
+  const rows = await s.db
+    .select({
+      id: reservations.id,
+      festivalId: reservations.festivalId,
+      userId: reservations.userId,
+      day: reservations.day,
+      quantity: reservations.quantity,
+    })
+    .from(reservations)
+    .where(and(inArray(reservations.id, ids), eq(reservations.status, "confirmed")))
+    .orderBy(asc(reservations.id));
+  const freed: typeof rows = [];
+  // A few at a time: they meet on the same day row, each for one statement only.
+  for (let i = 0; i < rows.length; i += PARALLEL) {
+    const batch = rows.slice(i, i + PARALLEL);
+    const done = await Promise.all(
+      batch.map((r) => withRetries(logger, "cancel", () => cancelOne(s, r, reason, new Date()))),
+    );
+    freed.push(...batch.filter((_, j) => done[j]));
+  }
+  const days = [...sumBy(freed, (r) => [r.festivalId, r.day] as const)].map(([[festivalId, day]]) => ({
+    festivalId,
+    day,
+  }));
+  for (const { festivalId, day } of days) await offerToWaitlist(s, logger, festivalId, day);
+  await clearSoldOut(s, logger, days);
+  return freed.map((r) => r.id);
+}
+
+const PARALLEL = 8;
+
+/** One reservation: confirmed → cancelled with its places given back, or nothing (someone else won). */
+async function cancelOne(
+  s: Services,
+  r: { id: number; festivalId: number; userId: number; day: string; quantity: number },
+  reason: CancelReason,
+  now: Date,
+): Promise<boolean> {
+  const res = await s.db.execute(sql`
+    UPDATE reservations r
+      JOIN reservation_user_totals t ON t.festival_id = ${r.festivalId} AND t.user_id = ${r.userId}
+      JOIN festival_days d ON d.festival_id = ${r.festivalId} AND d.day = ${r.day}
+      JOIN festivals f ON f.id = ${r.festivalId}
+    SET r.status = 'cancelled', r.cancelled_at = ${now}, r.cancel_reason = ${reason}, r.updated_at = ${now},
+        t.quantity = t.quantity - ${r.quantity},
+        d.reserved = d.reserved - ${r.quantity}, f.reserved_count = f.reserved_count - ${r.quantity}
+    WHERE r.id = ${r.id} AND r.status = 'confirmed' AND r.quantity = ${r.quantity}`);
+  return res.rowsAffected > 0;
+}
+
+/** Freed places go to the line first; a day nobody waits on skips the offer transaction entirely. */
+async function offerToWaitlist(s: Services, logger: Logger, festivalId: number, day: string) {
+  const [waiting] = await s.db
+    .select({ id: waitlistEntries.id })
+    .from(waitlistEntries)
+    .where(
+      and(
+        eq(waitlistEntries.festivalId, festivalId),
+        eq(waitlistEntries.day, day),
+        eq(waitlistEntries.live, 1),
+        lt(waitlistEntries.heldQuantity, waitlistEntries.quantity),
+      ),
+    )
+    .limit(1);
+  if (!waiting) return;
+  const offers = await withRetries(logger, "waitlist.offer", () =>
+    s.db.transaction((tx) => offerFreePlaces(tx, festivalId, day, new Date())),
   );
   await announceOffers(s, logger, offers);
-  await clearSoldOut(
-    s,
-    logger,
-    [...sumBy(freed, (r) => [r.festivalId, r.day] as const)].map(([[festivalId, day]]) => ({
-      festivalId,
-      day,
-    })),
-  );
-  return freed.map((r) => r.id);
 }
 
 /** Quantities summed per key, in key order: every transaction then locks rows in the same order. */
@@ -125,7 +144,7 @@ export async function cancelOwn(
   return toView(env, after);
 }
 
-function notCancellable(r: Reservation) {
+function notCancellable(r: ShownReservation) {
   return new AppError(
     409,
     "reservation.not_cancellable",

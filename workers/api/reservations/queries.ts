@@ -1,4 +1,4 @@
-import { and, desc, eq, lt, type SQL } from "drizzle-orm";
+import { and, desc, eq, lt, ne, type SQL } from "drizzle-orm";
 import { festivals } from "../../db/schema/festivals";
 import { reservations } from "../../db/schema/reservations";
 import { AppError } from "../../lib/errors";
@@ -6,7 +6,7 @@ import { encodeCursor } from "../../lib/schemas";
 import type { Services } from "../../lib/services";
 import type { AuthUser } from "../hono-env";
 import type { ListQuery, ReservationList, ReservationView } from "./schemas";
-import { findReservation, reservationNotFound, toView } from "./service";
+import { findReservation, isShown, reservationNotFound, toView } from "./service";
 
 /** Owners and admins see a reservation; for anyone else it does not exist (ids leak nothing). */
 export async function getForViewer(
@@ -28,13 +28,14 @@ async function page(s: Services, env: Env, scope: SQL | undefined, q: ListQuery)
     .where(
       and(
         scope,
-        q.status ? eq(reservations.status, q.status) : undefined,
+        // A pending row is not a reservation yet (service.ts): lists never show one.
+        q.status ? eq(reservations.status, q.status) : ne(reservations.status, "pending"),
         q.cursor ? lt(reservations.id, q.cursor) : undefined,
       ),
     )
     .orderBy(desc(reservations.id))
     .limit(q.limit + 1);
-  const items = rows.slice(0, q.limit);
+  const items = rows.slice(0, q.limit).filter(isShown);
   const last = items.at(-1);
   return {
     items: await Promise.all(items.map((r) => toView(env, r))),

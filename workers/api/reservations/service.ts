@@ -1,54 +1,63 @@
 /**
- * Reservations: how sale day stays exact.
+ * Reservations: how sale day stays exact without holding a hot lock across a round trip.
  *
- * MySQL is the only source of truth. One reservation is one InnoDB transaction (the PlanetScale
- * driver pins a real connection for it), with its locks taken in one fixed order so contenders
- * queue instead of deadlocking:
+ * MySQL is the only source of truth. The old way (one InnoDB transaction per reservation) held the
+ * day row's lock from its UPDATE to the COMMIT, a network round trip later: every buyer of a day
+ * queued behind that round trip, a Worker cancelled between two statements left the lock to the
+ * database's transaction killer, and the reservation's fate depended on the client staying
+ * connected. Now each reservation is three steps of autocommit statements (confirm.ts):
  *
- *   1. per-user limit: `INSERT INTO reservation_user_totals ... ON DUPLICATE KEY UPDATE quantity =
- *      IF(quantity + q <= limit, quantity + q, quantity)`. The row lock serialises one user's
- *      parallel requests; 0 affected rows means the limit would be passed.
- *   2. the reservation row is inserted (a new row: nobody waits on it).
- *   3. capacity, last, so the festival's hottest lock is held for the fewest round trips:
- *      `UPDATE festival_days d JOIN festivals f SET d.reserved += q, f.reserved_count += q
- *       WHERE day matches AND f.cancelled_at IS NULL AND d.reserved + d.held + q <= d.capacity`.
- *      InnoDB re-reads the latest committed row under the lock, so of N racers exactly the ones
- *      that fit succeed; 0 affected rows means sold out (or cancelled meanwhile) and everything
- *      rolls back. The festival check inside the same statement means a reservation either
- *      commits before a festival cancellation (and its hook then cancels it) or fails.
- *   4. COMMIT. Only then is the answer 201 (DESIGN invariant 2).
+ *   a. INSERT the row as `pending` with the request's idempotency key (unique per user), and make
+ *      sure the user's totals row exists (INSERT IGNORE): both new or private rows, in parallel.
+ *   b. ONE multi-table UPDATE confirms the row, adds to the user's total only within the per-user
+ *      limit, and takes the places on festival_days (+ festivals.reserved_count) only if they fit
+ *      and the festival is not cancelled. Its locks last for that statement only.
+ *   c. 0 rows: one read says why (limit, sold out, cancelled, or a repeat already confirmed it); the
+ *      pending row is deleted (only while still pending) and the answer is 422/409.
  *
- * Cancelling (cancel.ts) locks the reservation row (FOR UPDATE), then the user total, then the
- * day, and lowers the counts in the same transaction that changes the status.
- * Deadlocks and lock wait timeouts still happen under contention: the whole transaction is retried
- * with jitter (tx.ts), then 503. A Redis sold-out flag (sold-out.ts) sheds load once a day is
- * full; it can only say "no" early, never "yes", so losing Redis neither oversells nor loses a
- * reservation. Joining the festival chat room happens after COMMIT and never undoes a reservation.
+ * A 201 is sent only after (b) matched, so it is durable and is what the lists show (they never
+ * show pending rows). A Worker that dies after (a) leaves a pending row holding no places: a retry
+ * with the same key confirms it, or the sweeper job deletes it after PENDING_GRACE_MS. A Worker that
+ * dies after (b) leaves a confirmed reservation whose key a retry finds: the first answer again.
+ * Cancelling (cancel.ts) is one statement per reservation as well.
  *
- * Sale-day flow control lives in ../sales: while a festival's waiting room is on, the call needs an
- * admission token (checked before the transaction, no I/O); a user holding a waitlist offer for the
- * day claims it here instead (its held places become reserved in step 3, see sales/offers.ts).
+ * A Redis sold-out flag (sold-out.ts) sheds load once a day is full; it can only say "no" early,
+ * never "yes". Sale-day flow control lives in ../sales: while a festival's waiting room is on, the
+ * call needs an admission token (checked without I/O); a user holding a waitlist offer for the day
+ * claims it here instead (held → reserved in step b, see confirm.ts).
  */
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, ne } from "drizzle-orm";
 import { type Festival, festivalDays, festivals } from "../../db/schema/festivals";
-import { type Reservation, reservations, reservationUserTotals } from "../../db/schema/reservations";
+import { type Reservation, type ReservationStatus, reservations } from "../../db/schema/reservations";
 import { waitlistEntries } from "../../db/schema/sales";
-import type { Tx } from "../../lib/db";
 import { AppError } from "../../lib/errors";
 import type { Logger } from "../../lib/logger";
-import { withRetries } from "../../lib/retry";
+import { busy, withRetries } from "../../lib/retry";
 import type { Services } from "../../lib/services";
 import { todayIn } from "../../lib/time";
 import { joinChatRoom } from "../chat/rooms";
 import { notifyReservationConfirmed } from "../notifications/events";
 import { admissionDone, requireAdmission } from "../sales/admission";
-import { announceOffers, hasOfferHint } from "../sales/announce";
-import { claimOffer, type Offer } from "../sales/offers";
+import { announceOffers } from "../sales/announce";
+import { offerExpired, offerFreePlaces } from "../sales/offers";
 import { checkInCode } from "./checkin-code";
+import {
+  confirmPending,
+  confirmPendingClaim,
+  dropPending,
+  findByKey,
+  insertPending,
+  whyNot,
+} from "./confirm";
 import type { ReservationView } from "./schemas";
-import { markSoldOut, readSoldOut } from "./sold-out";
+import { markSoldOut, readSoldOut, type SoldOutState } from "./sold-out";
 
-export async function toView(env: Env, r: Reservation): Promise<ReservationView> {
+/** A row the API may show: anything but a pending one. */
+export type ShownReservation = Omit<Reservation, "status"> & { status: ReservationStatus };
+
+export const isShown = (r: Reservation): r is ShownReservation => r.status !== "pending";
+
+export async function toView(env: Env, r: ShownReservation): Promise<ReservationView> {
   return {
     id: r.id,
     festivalId: r.festivalId,
@@ -65,9 +74,13 @@ export async function toView(env: Env, r: Reservation): Promise<ReservationView>
   };
 }
 
-export async function findReservation(s: Services, id: number): Promise<Reservation | undefined> {
-  const [row] = await s.db.select().from(reservations).where(eq(reservations.id, id)).limit(1);
-  return row;
+export async function findReservation(s: Services, id: number): Promise<ShownReservation | undefined> {
+  const [row] = await s.db
+    .select()
+    .from(reservations)
+    .where(and(eq(reservations.id, id), ne(reservations.status, "pending")))
+    .limit(1);
+  return row && isShown(row) ? row : undefined;
 }
 
 const festivalNotFound = () => new AppError(404, "festival.not_found", "No such festival");
@@ -97,6 +110,17 @@ function limitExceeded(limit: number, alreadyReserved: number, requested: number
   });
 }
 
+export interface ReserveOutcome {
+  view: ReservationView;
+  /** True when an earlier request with the same Idempotency-Key made this reservation. */
+  replayed: boolean;
+}
+
+/** What a reservation looked like when it was confirmed: a repeat of the request answers the same. */
+export function asConfirmed(r: Reservation): ShownReservation {
+  return { ...r, status: "confirmed", cancelledAt: null, cancelReason: null, checkedInAt: null };
+}
+
 export async function reserve(
   s: Services,
   env: Env,
@@ -104,30 +128,39 @@ export async function reserve(
   userId: number,
   festivalId: number,
   input: { day: string; quantity: number; admissionToken?: string | undefined },
-): Promise<ReservationView> {
+  idempotency?: { keyHash: string; requestHash: string },
+): Promise<ReserveOutcome> {
   const { day, quantity } = input;
-  const flag = await readSoldOut(s, festivalId, day);
-  // A waitlist offer's places are held, so its day looks full: the hint lets its holder through.
-  if (flag?.soldOut && !(await hasOfferHint(s, festivalId, day, userId))) throw soldOut(day, 0);
-
-  const [found] = await withRetries(logger, "reserve.read", () =>
-    s.db
-      .select({ festival: festivals, capacity: festivalDays.capacity, offerId: waitlistEntries.id })
-      .from(festivals)
-      .leftJoin(festivalDays, and(eq(festivalDays.festivalId, festivals.id), eq(festivalDays.day, day)))
-      // The user's waitlist offer for this day, if any: reserving the day claims it.
-      .leftJoin(
-        waitlistEntries,
-        and(
-          eq(waitlistEntries.festivalId, festivals.id),
-          eq(waitlistEntries.userId, userId),
-          eq(waitlistEntries.day, day),
-          eq(waitlistEntries.status, "offered"),
-        ),
-      )
-      .where(eq(festivals.id, festivalId))
-      .limit(1),
-  );
+  // One round trip for all three: a repeat of a made reservation is answered before any rule (the
+  // day may be sold out by now), and the flag only ever shortcuts a "no".
+  const [earlier, flag, [found]] = await Promise.all([
+    idempotency ? findByKey(s.db, userId, idempotency.keyHash) : undefined,
+    readSoldOut(s, festivalId, day),
+    withRetries(logger, "reserve.read", () =>
+      s.db
+        .select({
+          festival: festivals,
+          capacity: festivalDays.capacity,
+          offerId: waitlistEntries.id,
+          offerHeld: waitlistEntries.heldQuantity,
+        })
+        .from(festivals)
+        .leftJoin(festivalDays, and(eq(festivalDays.festivalId, festivals.id), eq(festivalDays.day, day)))
+        // The user's waitlist offer for this day, if any: reserving the day claims it.
+        .leftJoin(
+          waitlistEntries,
+          and(
+            eq(waitlistEntries.festivalId, festivals.id),
+            eq(waitlistEntries.userId, userId),
+            eq(waitlistEntries.day, day),
+            eq(waitlistEntries.status, "offered"),
+          ),
+        )
+        .where(eq(festivals.id, festivalId))
+        .limit(1),
+    ),
+  ]);
+  if (earlier && idempotency) return resolveEarlier(s, env, logger, earlier, idempotency, input);
   if (!found) throw festivalNotFound();
   const f = found.festival;
   const now = new Date();
@@ -143,129 +176,179 @@ export async function reserve(
       },
     });
   }
-  const offerId = found.offerId;
+  const offer = found.offerId ? { entryId: found.offerId, held: found.offerHeld ?? 0 } : undefined;
+  // A waitlist offer's places are held, so its day looks full: its holder goes on to claim them.
+  if (flag?.soldOut && !offer) throw soldOut(day, 0);
   // An offer holder already waited their turn; everyone else needs an admission while the queue is on.
-  const admitted = offerId
+  const admitted = offer
     ? false
     : await requireAdmission(env, f, userId, input.admissionToken, now.getTime());
   if (quantity > f.perUserLimit) throw limitExceeded(f.perUserLimit, 0, quantity);
 
-  let offers: Offer[] = [];
-  const outcome = await withRetries(logger, "reserve", () =>
-    s.db
-      .transaction(async (tx) => {
-        offers = [];
-        const total = await tx.execute(sql`
-        INSERT INTO reservation_user_totals (festival_id, user_id, quantity) VALUES (${festivalId}, ${userId}, ${quantity})
-        ON DUPLICATE KEY UPDATE quantity = IF(quantity + ${quantity} <= ${f.perUserLimit}, quantity + ${quantity}, quantity)`);
-        if (total.rowsAffected === 0) {
-          const [held] = await tx
-            .select({ quantity: reservationUserTotals.quantity })
-            .from(reservationUserTotals)
-            .where(
-              and(eq(reservationUserTotals.festivalId, festivalId), eq(reservationUserTotals.userId, userId)),
-            );
-          throw limitExceeded(f.perUserLimit, held?.quantity ?? 0, quantity);
-        }
-        const confirmedAt = new Date();
-        const [inserted] = await tx
-          .insert(reservations)
-          .values({
-            festivalId,
-            userId,
-            day,
-            quantity,
-            status: "confirmed",
-            confirmedAt,
-            createdAt: confirmedAt,
-          })
-          .$returningId();
-        const id = (inserted as { id: number }).id;
-        if (offerId) {
-          // Held → reserved for the offer holder (sales/offers.ts), in this transaction.
-          const claim = await claimOffer(
-            tx,
-            { entryId: offerId, userId, festivalId, day, quantity, reservationId: id },
-            confirmedAt,
-          );
-          if (!claim.taken) throw await whyNotTaken(tx, festivalId, day);
-          offers = claim.offers;
-          return { ok: true as const, id, confirmedAt };
-        }
-        const taken = await tx.execute(sql`
-        UPDATE festival_days d JOIN festivals f ON f.id = d.festival_id
-        SET d.reserved = d.reserved + ${quantity}, f.reserved_count = f.reserved_count + ${quantity}
-        WHERE d.festival_id = ${festivalId} AND d.day = ${day} AND f.cancelled_at IS NULL
-          AND d.reserved + d.held + ${quantity} <= d.capacity`);
-        if (taken.rowsAffected === 0) throw await whyNotTaken(tx, festivalId, day);
-        return { ok: true as const, id, confirmedAt };
-      })
-      .catch((err: unknown) => {
-        if (err instanceof NotTaken) return { ok: false as const, ...err.why };
-        throw err;
-      }),
+  const at = new Date();
+  const id = await withRetries(logger, "reserve.pending", () =>
+    insertPending(s.db, { festivalId, userId, day, quantity, at, idempotency }),
   );
-
-  if (!outcome.ok) {
-    if (outcome.cancelled) throw notOnSale(f, "cancelled");
-    if (outcome.remaining <= 0) await markSoldOut(s, festivalId, day, flag);
-    throw soldOut(day, Math.max(0, outcome.remaining));
+  if (id === undefined) {
+    // A repeat with the same key inserted first (it raced us): resolve that row.
+    const earlier = idempotency && (await findByKey(s.db, userId, idempotency.keyHash));
+    if (!earlier) throw busy();
+    return resolveEarlier(s, env, logger, earlier, idempotency, input);
   }
-
-  if (admitted) await admissionDone(s, logger, f, userId);
-  await announceOffers(s, logger, offers);
-  try {
-    // Many buyers join one room in the same second: its membership writes contend too.
-    await withRetries(logger, "join chat room", () => joinChatRoom(s, festivalId, userId));
-  } catch (err) {
-    logger.error("joining the festival chat room failed; the reservation stands", {
-      festivalId,
-      userId,
-      error: err,
-      cause: (err as { cause?: unknown }).cause,
-    });
-  }
-  logger.info("reservation confirmed", { reservationId: outcome.id, festivalId, day, quantity });
-  await notifyReservationConfirmed(s, logger, { id: outcome.id, userId, festivalId, day, quantity }, f.title);
   const row: Reservation = {
-    id: outcome.id,
+    id,
     festivalId,
     userId,
     day,
     quantity,
-    status: "confirmed",
-    confirmedAt: outcome.confirmedAt,
+    status: "pending",
+    confirmedAt: at,
     cancelledAt: null,
     cancelReason: null,
     checkedInAt: null,
-    createdAt: outcome.confirmedAt,
-    updatedAt: outcome.confirmedAt,
+    idempotencyKey: idempotency?.keyHash ?? null,
+    requestHash: idempotency?.requestHash ?? null,
+    createdAt: at,
+    updatedAt: at,
   };
-  return toView(env, row);
+  const took = await takePlaces(s, logger, row, f, offer, flag);
+  if (took.confirmedHere) {
+    await afterConfirmed(s, logger, row, f, { admitted, leftover: offer ? offer.held - quantity : 0 });
+  }
+  return { view: await toView(env, asConfirmed(row)), replayed: false };
 }
 
-/** Carries the sold-out facts out of the transaction callback, whose throw is what rolls it back. */
-class NotTaken extends Error {
-  readonly why: { remaining: number; cancelled: boolean };
-  constructor(why: { remaining: number; cancelled: boolean }) {
-    super("not taken");
-    this.why = why;
+/**
+ * Steps (b) and (c) for a pending row. Throws the refusal (after deleting the row); returns whether
+ * this call confirmed it (false: a repeat with the same key did, which is just as good).
+ */
+async function takePlaces(
+  s: Services,
+  logger: Logger,
+  r: Reservation,
+  f: Festival,
+  offer: { entryId: number; held: number } | undefined,
+  flag: SoldOutState | undefined,
+): Promise<{ confirmedHere: boolean }> {
+  let claim = offer;
+  for (let round = 0; ; round++) {
+    const matched = await withRetries(logger, "reserve.confirm", () =>
+      claim ? confirmPendingClaim(s.db, r, claim, new Date()) : confirmPending(s.db, r),
+    );
+    if (matched) return { confirmedHere: true };
+    const why = await withRetries(logger, "reserve.why", () => whyNot(s.db, r));
+    if (why.confirmed) return { confirmedHere: false };
+    if (claim && round < 3) {
+      // The offer changed under us (topped up, or expired): read it again and decide on that.
+      const [e] = await s.db.select().from(waitlistEntries).where(eq(waitlistEntries.id, claim.entryId));
+      if (
+        e?.status === "offered" &&
+        e.heldQuantity !== claim.held &&
+        e.offerExpiresAt &&
+        e.offerExpiresAt > new Date()
+      ) {
+        claim = { entryId: claim.entryId, held: e.heldQuantity };
+        continue;
+      }
+      if (e?.status !== "offered" || !e.offerExpiresAt || e.offerExpiresAt <= new Date()) {
+        await refuse(s, logger, r);
+        throw offerExpired();
+      }
+    }
+    if (why.gone) throw busy();
+    const fits = claim ? why.remaining + claim.held >= r.quantity : why.remaining >= r.quantity;
+    const refusal = why.cancelled
+      ? "cancelled"
+      : why.userTotal + r.quantity > why.limit
+        ? "limit"
+        : !fits
+          ? "sold_out"
+          : undefined;
+    // Everything fits now: the UPDATE lost a race that has since settled. Try it again.
+    if (!refusal && round < 3) continue;
+    if (!(await refuse(s, logger, r))) return { confirmedHere: false };
+    if (refusal === "limit") throw limitExceeded(why.limit, why.userTotal, r.quantity);
+    if (refusal === "cancelled") throw notOnSale(f, "cancelled");
+    if (why.remaining <= 0) await markSoldOut(s, r.festivalId, r.day, flag);
+    throw soldOut(r.day, Math.max(0, why.remaining));
   }
 }
 
-async function whyNotTaken(tx: Tx, festivalId: number, day: string): Promise<NotTaken> {
-  const [state] = await tx
-    .select({
-      remaining:
-        sql<number>`${festivalDays.capacity} - ${festivalDays.reserved} - ${festivalDays.held}`.mapWith(
-          Number,
-        ),
-      cancelledAt: festivals.cancelledAt,
-    })
-    .from(festivalDays)
-    .innerJoin(festivals, eq(festivals.id, festivalDays.festivalId))
-    .where(and(eq(festivalDays.festivalId, festivalId), eq(festivalDays.day, day)));
-  return new NotTaken({ remaining: state?.remaining ?? 0, cancelled: !!state?.cancelledAt });
+/** Deletes the refused pending row; false when it was confirmed meanwhile (by a repeat). */
+async function refuse(s: Services, logger: Logger, r: Reservation): Promise<boolean> {
+  const dropped = await withRetries(logger, "reserve.drop", () => dropPending(s.db, r.id));
+  if (dropped) return true;
+  const why = await whyNot(s.db, r);
+  return !why.confirmed;
 }
+
+/**
+ * A request whose key already has a reservation: a different request under the same key is a client
+ * bug (422); a confirmed one is answered as it was; a pending one (its Worker died, or it is still
+ * running) is confirmed by this call, which is the same request.
+ */
+async function resolveEarlier(
+  s: Services,
+  env: Env,
+  logger: Logger,
+  earlier: Reservation,
+  idempotency: { keyHash: string; requestHash: string },
+  input: { admissionToken?: string | undefined },
+): Promise<ReserveOutcome> {
+  if (earlier.requestHash !== idempotency.requestHash) throw keyReused();
+  if (earlier.status === "pending") {
+    const [f] = await s.db.select().from(festivals).where(eq(festivals.id, earlier.festivalId));
+    if (!f) throw festivalNotFound();
+    const admitted = await requireAdmission(env, f, earlier.userId, input.admissionToken).catch(() => false);
+    const took = await takePlaces(s, logger, earlier, f, undefined, undefined);
+    if (took.confirmedHere) await afterConfirmed(s, logger, earlier, f, { admitted, leftover: 0 });
+  }
+  return { view: await toView(env, asConfirmed(earlier)), replayed: true };
+}
+
+/** After a 201 is certain: none of this can undo it, so it runs side by side and never throws. */
+async function afterConfirmed(
+  s: Services,
+  logger: Logger,
+  r: Reservation,
+  f: Festival,
+  opts: { admitted: boolean; leftover: number },
+): Promise<void> {
+  logger.info("reservation confirmed", { reservationId: r.id, festivalId: r.festivalId, day: r.day });
+  await Promise.all([
+    opts.admitted ? admissionDone(s, logger, f, r.userId) : undefined,
+    // A claim for fewer places than held frees the rest: they go to the next in line.
+    opts.leftover > 0 ? offerLeftover(s, logger, r.festivalId, r.day) : undefined,
+    // Many buyers join one room in the same second: its membership writes contend too.
+    withRetries(logger, "join chat room", () => joinChatRoom(s, r.festivalId, r.userId)).catch(
+      (err: unknown) =>
+        logger.error("joining the festival chat room failed; the reservation stands", {
+          festivalId: r.festivalId,
+          userId: r.userId,
+          error: err,
+          cause: (err as { cause?: unknown }).cause,
+        }),
+    ),
+    notifyReservationConfirmed(s, logger, r, f.title),
+  ]);
+}
+
+async function offerLeftover(s: Services, logger: Logger, festivalId: number, day: string) {
+  try {
+    const offers = await withRetries(logger, "waitlist.offer", () =>
+      s.db.transaction((tx) => offerFreePlaces(tx, festivalId, day, new Date())),
+    );
+    await announceOffers(s, logger, offers);
+  } catch (err) {
+    logger.error("leftover places not offered; the next release or expiry offers them", { error: err });
+  }
+}
+
+const keyReused = () =>
+  new AppError(
+    422,
+    "idempotency.key_reused",
+    "This Idempotency-Key was already used with a different request",
+  );
 
 export const reservationNotFound = () => new AppError(404, "reservation.not_found", "No such reservation");

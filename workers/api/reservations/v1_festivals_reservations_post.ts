@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
 import { DaySchema, IdempotencyHeaderSchema, IdParamSchema } from "../../lib/schemas";
 import { AUTH_ERRORS, requireAuth } from "../middleware/auth";
-import { IDEMPOTENCY_ERRORS, idempotent } from "../middleware/idempotency";
+import { IDEMPOTENCY_ERRORS, idempotencyOf, idempotent } from "../middleware/idempotency";
 import type { App } from "../router";
 import { ReservationSchema } from "./schemas";
 import { reserve } from "./service";
@@ -36,11 +36,14 @@ const route = createRoute({
   summary: "Reserve places on one festival day (confirmed at once, or refused)",
   description:
     "Sold out is a 409 (a later retry may succeed once places free up, so it is never replayed from an " +
-    "Idempotency-Key); rule violations (not on sale, invalid day, per-user limit) are 422. While the " +
+    "Idempotency-Key); rule violations (not on sale, invalid day, per-user limit) are 422. A repeat with " +
+    "the same Idempotency-Key answers the reservation it made (also after a lost answer). While the " +
     "festival's waiting room is on, a valid admission token is required (403 otherwise). A user holding " +
     "a waitlist offer for the day claims it with this call (no admission needed).",
   security: [{ bearer: [] }],
-  middleware: [requireAuth(), idempotent("reservations.create")] as const,
+  // Durable: the key is stored with the reservation row (service.ts), so a retry after a Worker died
+  // between the write and the answer still gets the reservation that was made.
+  middleware: [requireAuth(), idempotent("reservations.create", { durable: true })] as const,
   request: {
     params: z.object({ festivalId: IdParamSchema }),
     headers: ReserveHeadersSchema,
@@ -64,14 +67,16 @@ const route = createRoute({
 export function registerV1FestivalsReservationsPost(app: App) {
   app.openapi(route, async (c) => {
     const body = c.req.valid("json");
-    const view = await reserve(
+    const { view, replayed } = await reserve(
       c.get("services"),
       c.env,
       c.get("logger"),
       c.get("user").id,
       c.req.valid("param").festivalId,
       { ...body, admissionToken: body.admissionToken ?? c.req.valid("header")["x-admission-token"] },
+      await idempotencyOf(c),
     );
+    if (replayed) c.header("Idempotent-Replayed", "true");
     return c.json(view, 201);
   });
 }

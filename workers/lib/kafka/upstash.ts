@@ -1,15 +1,18 @@
 import { KafkaError } from "./error";
-import type { KafkaConfig, KafkaLog, KafkaRecord } from "./index";
+import { basicAuth, kafkaFetch } from "./http";
+import { type KafkaConfig, type KafkaLog, type KafkaRecord, nextOffsets } from "./index";
 
 /**
  * KafkaLog in Upstash's Kafka REST dialect: `produce`, `consume/{group}/{instance}`, `commit/...`,
- * `delete-consumer/...`, Basic auth, JSON bodies, errors as `{error, status}`.
+ * `delete-consumer/...`, `topics`, `offsets/latest`, Basic auth, JSON bodies, errors as `{error, status}`.
+ * Upstash's hosted Kafka closed in March 2025; this stays for any endpoint that still speaks it.
  *
- * Why not `services.kafka` (@upstash/kafka 1.3.5): its client retries every failed call 5 times with
- * backoff (~15 s) before it throws, has no option to turn that down or to set a timeout, and takes no
- * custom fetch. A room object draining its outbox and the consumer cron own their backoff (they know
- * whether to wait 1 s or 60 s, and must not sit in one call while Kafka hangs), so they speak the same
- * documented REST endpoints directly.
+ * Why not @upstash/kafka (1.3.5): its client retries every failed call 5 times with backoff (~15 s)
+ * before it throws, has no option to turn that down or to set a timeout, and takes no custom fetch.
+ * A room object draining its outbox and the consumer cron own their backoff (they know whether to
+ * wait 1 s or 60 s, and must not sit in one call while Kafka hangs), so they speak the same
+ * documented REST endpoints directly. (The stand-in's conformance test still drives it with that
+ * client, so the dialect stays the one it speaks.)
  */
 
 /** Slack on top of a long poll's own wait before the request counts as hung. */
@@ -18,41 +21,30 @@ const CALL_TIMEOUT_MS = 5_000;
 
 export function createUpstashKafka(cfg: KafkaConfig): KafkaLog {
   const base = cfg.url.replace(/\/+$/, "");
-  const credentials = new TextEncoder().encode(`${cfg.username}:${cfg.password}`);
-  const authorization = `Basic ${btoa(String.fromCharCode(...credentials))}`;
+  const authorization = basicAuth(cfg.username, cfg.password);
 
-  async function call<T>(
+  const call = <T>(
     path: string[],
     body: unknown,
     timeoutMs: number,
     headers: Record<string, string> = {},
-  ): Promise<T> {
-    const what = path[0] ?? "call";
-    let res: Response;
+    method = "POST",
+  ) =>
+    kafkaFetch<T>(
+      path[0] ?? "call",
+      [base, ...path.map(encodeURIComponent)].join("/"),
+      { method, headers: { authorization, "content-type": "application/json", ...headers }, body },
+      timeoutMs,
+    );
+
+  const topics = async (timeoutMs: number) =>
+    (await call<Record<string, number>>(["topics"], undefined, timeoutMs, {}, "GET")) ?? {};
+
+  async function drop(group: string, instanceId: string) {
     try {
-      res = await fetch([base, ...path.map(encodeURIComponent)].join("/"), {
-        method: "POST",
-        headers: { authorization, "content-type": "application/json", ...headers },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
+      await call(["delete-consumer", group, instanceId], undefined, CALL_TIMEOUT_MS);
     } catch (err) {
-      throw new KafkaError(`Kafka ${what} failed: ${err instanceof Error ? err.message : err}`, 0, {
-        cause: err,
-      });
-    }
-    const text = await res.text().catch(() => "");
-    if (!res.ok) {
-      let message = text.slice(0, 200);
-      try {
-        message = (JSON.parse(text) as { error?: string }).error ?? message;
-      } catch {}
-      throw new KafkaError(`Kafka ${what} answered ${res.status}: ${message}`, res.status);
-    }
-    try {
-      return JSON.parse(text) as T;
-    } catch (err) {
-      throw new KafkaError(`Kafka ${what}: unreadable answer`, res.status, { cause: err });
+      if (!(err instanceof KafkaError && err.status === 404)) throw err;
     }
   }
 
@@ -61,36 +53,50 @@ export function createUpstashKafka(cfg: KafkaConfig): KafkaLog {
       const body = records.map((r) => ({ topic, key: r.key, value: r.value }));
       if (body.length) await call(["produce"], body, timeoutMs);
     },
-    consumer: ({ group, instanceId, topic }) => ({
-      // Upstash creates the instance on its first consume.
-      poll: (waitMs) =>
-        call<KafkaRecord[]>(
-          ["consume", group, instanceId],
-          { topic, timeout: waitMs },
-          waitMs + POLL_SLACK_MS,
-          {
-            "Kafka-Enable-Auto-Commit": "false",
-            "Kafka-Auto-Offset-Reset": "earliest",
-          },
-        ),
-      async commit(records) {
-        const offsets = nextOffsets(records);
-        if (offsets.length) await call(["commit", group, instanceId], offsets, CALL_TIMEOUT_MS);
-      },
-      async close() {
-        await call(["delete-consumer", group, instanceId], undefined, CALL_TIMEOUT_MS);
-      },
-    }),
+    consumer: ({ group, instanceId, topic }) => {
+      let polled = false;
+      return {
+        get ref() {
+          return polled ? `${group}/${instanceId}` : undefined;
+        },
+        // Upstash creates the instance on its first consume (and again after it was removed).
+        async poll(waitMs) {
+          polled = true;
+          return (
+            (await call<KafkaRecord[]>(
+              ["consume", group, instanceId],
+              { topic, timeout: waitMs },
+              waitMs + POLL_SLACK_MS,
+              { "Kafka-Enable-Auto-Commit": "false", "Kafka-Auto-Offset-Reset": "earliest" },
+            )) ?? []
+          );
+        },
+        // Upstash commits name the next offset to read, per partition.
+        async commit(records) {
+          const offsets = nextOffsets(records);
+          if (offsets.length) await call(["commit", group, instanceId], offsets, CALL_TIMEOUT_MS);
+        },
+        async close() {
+          await drop(group, instanceId);
+        },
+      };
+    },
+    async dropConsumer(ref) {
+      const [group = "", instanceId = ""] = ref.split("/");
+      await drop(group, instanceId);
+    },
+    async endOffsets(topic, timeoutMs) {
+      const count = (await topics(timeoutMs))[topic] ?? 0;
+      const wanted = Array.from({ length: count }, (_, partition) => ({ topic, partition }));
+      const latest = count
+        ? ((await call<{ partition: number; offset: number }[]>(["offsets", "latest"], wanted, timeoutMs)) ?? [])
+        : [];
+      return new Map(latest.map((o) => [o.partition, o.offset]));
+    },
+    async ping(topic, timeoutMs) {
+      if (!(topic in (await topics(timeoutMs)))) {
+        throw new KafkaError(`Kafka topic ${topic} does not exist`, 404);
+      }
+    },
   };
-}
-
-/** Upstash commits name the next offset to read, per partition. */
-function nextOffsets(records: readonly KafkaRecord[]) {
-  const next = new Map<string, { topic: string; partition: number; offset: number }>();
-  for (const r of records) {
-    const key = `${r.topic}/${r.partition}`;
-    const offset = Math.max(next.get(key)?.offset ?? 0, r.offset + 1);
-    next.set(key, { topic: r.topic, partition: r.partition, offset });
-  }
-  return [...next.values()];
 }
