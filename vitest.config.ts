@@ -53,8 +53,9 @@ export default defineConfig({
           include: ["test/browser/**/*.test.ts"],
           environment: "node",
           globalSetup: ["test/browser/global-setup.ts"],
-          // One Chromium at a time: the machine has two cores for everything.
+          // One Chromium at a time, after the other projects: the machine has two cores for everything.
           fileParallelism: false,
+          sequence: { groupOrder: 2 },
           testTimeout: 120_000,
           hookTimeout: 300_000,
         },

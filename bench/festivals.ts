@@ -1,5 +1,15 @@
 import { seedDemoData } from "../local/seed.ts";
-import { adminToken, type BenchEnv, helloLoad, loadTable, runLoad, writeReport } from "./harness.ts";
+import {
+  adminToken,
+  atLatencies,
+  type BenchEnv,
+  fmt,
+  helloLoad,
+  type LoadResult,
+  loadTable,
+  runLoad,
+  writeReport,
+} from "./harness.ts";
 
 /**
  * Festival list and search under 50 concurrent clients, next to hello-world in the same run.
@@ -13,6 +23,7 @@ export async function run(env: BenchEnv) {
   await seedDemoData(env.databaseUrl);
   const token = await adminToken(env);
   const today = new Date();
+  const ids: number[] = [];
   for (let i = 0; i < 300; i++) {
     const start = new Date(today.getTime() + ((i % 120) - 30) * 86_400_000).toISOString().slice(0, 10);
     const word = WORDS[i % WORDS.length];
@@ -41,37 +52,63 @@ export async function run(env: BenchEnv) {
       }),
     });
     if (res.status !== 201) throw new Error(`create festival: ${res.status} ${await res.text()}`);
+    ids.push(((await res.json()) as { id: number }).id);
   }
 
-  const hello = await helloLoad(env, REQUESTS, CONCURRENCY);
-  const list = await runLoad({
-    total: REQUESTS,
-    concurrency: CONCURRENCY,
-    make: (i) => ({
-      url: `${env.appUrl}/v1/festivals?limit=20&sort=${i % 2 ? "startDate" : "popularity"}`,
-    }),
+  const runs = await atLatencies(env, async (_ms, measure) => {
+    const hello = await helloLoad(env, REQUESTS, CONCURRENCY);
+    return {
+      hello,
+      ...(await measure(async () => ({
+        list: await runLoad({
+          total: REQUESTS,
+          concurrency: CONCURRENCY,
+          make: (i) => ({
+            url: `${env.appUrl}/v1/festivals?limit=20&sort=${i % 2 ? "startDate" : "popularity"}`,
+          }),
+        }),
+        search: await runLoad({
+          total: REQUESTS,
+          concurrency: CONCURRENCY,
+          make: (i) => ({
+            url: `${env.appUrl}/v1/festivals?q=${encodeURIComponent(WORDS[i % WORDS.length] as string)}`,
+          }),
+        }),
+        filtered: await runLoad({
+          total: REQUESTS,
+          concurrency: CONCURRENCY,
+          make: (i) => ({
+            url: `${env.appUrl}/v1/festivals?category=music&region=${encodeURIComponent(["서울", "부산"][i % 2] as string)}&status=on_sale`,
+          }),
+        }),
+        detail: await runLoad({
+          total: REQUESTS,
+          concurrency: CONCURRENCY,
+          make: (i) => ({ url: `${env.appUrl}/v1/festivals/${ids[i % ids.length]}` }),
+        }),
+      }))),
+    };
   });
-  const search = await runLoad({
-    total: REQUESTS,
-    concurrency: CONCURRENCY,
-    make: (i) => ({
-      url: `${env.appUrl}/v1/festivals?q=${encodeURIComponent(WORDS[i % WORDS.length] as string)}`,
-    }),
-  });
-  const filtered = await runLoad({
-    total: REQUESTS,
-    concurrency: CONCURRENCY,
-    make: (i) => ({
-      url: `${env.appUrl}/v1/festivals?category=music&region=${encodeURIComponent(["서울", "부산"][i % 2] as string)}&status=on_sale`,
-    }),
-  });
-  await writeReport("festivals", "Festival list and search (50 concurrent clients)", [
-    `${REQUESTS} requests per scenario at ${CONCURRENCY} concurrent clients; 334 festivals; lists cached in Redis (stand-in) as in production.`,
+  await writeReport("festivals", "Festival detail, list and search (50 concurrent clients, 0 and 20 ms)", [
+    `${REQUESTS} requests per scenario at ${CONCURRENCY} concurrent clients; 334 festivals; public reads cached as in production (Workers Cache API in front of Redis, see README); at each injected round trip to the stand-ins (goal: ≥ 0.6 × hello-world).`,
     "",
-    ...loadTable(hello, {
-      "GET /v1/festivals (list, two sorts)": list,
-      "GET /v1/festivals?q= (Korean + English search)": search,
-      "GET /v1/festivals (category+region+status)": filtered,
+    "| injected round trip | hello-world req/s | detail ÷ hello | list ÷ hello | search ÷ hello | filtered ÷ hello |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...runs.map(({ ms, result: r }) => {
+      const x = (l: LoadResult) => `**${fmt(l.perSecond / r.hello.perSecond, 2)}**`;
+      return `| ${ms} ms | ${fmt(r.hello.perSecond)} | ${x(r.detail)} | ${x(r.list)} | ${x(r.search)} | ${x(r.filtered)} |`;
     }),
+    "",
+    ...runs.flatMap(({ ms, result: r }) => [
+      `### ${ms} ms injected round trip`,
+      "",
+      ...loadTable(r.hello, {
+        "GET /v1/festivals/{id} (detail)": r.detail,
+        "GET /v1/festivals (list, two sorts)": r.list,
+        "GET /v1/festivals?q= (Korean + English search)": r.search,
+        "GET /v1/festivals (category+region+status)": r.filtered,
+      }),
+      "",
+    ]),
   ]);
 }

@@ -213,3 +213,30 @@ export async function createFestival(
   if (res.status !== 201) throw new Error(`create festival: ${res.status} ${await res.text()}`);
   return { id: ((await res.json()) as { id: number }).id, day };
 }
+
+/**
+ * The injected round trip of the PlanetScale and Upstash stand-ins each sale-day scenario runs at:
+ * 0 (everything on this machine) and 20 ms (an edge Worker to a database region; PlanetScale quotes
+ * ~3-4 ms inside a region and tens of ms across). `BENCH_LATENCIES=0,50` overrides.
+ */
+export const LATENCIES_MS = (process.env.BENCH_LATENCIES ?? "0,20").split(",").map(Number);
+
+/** Runs `scenario` once per injected latency (set only around the measured load), in order. */
+export async function atLatencies<T>(
+  env: BenchEnv,
+  scenario: (ms: number, measure: <R>(load: () => Promise<R>) => Promise<R>) => Promise<T>,
+): Promise<{ ms: number; result: T }[]> {
+  const out: { ms: number; result: T }[] = [];
+  for (const ms of LATENCIES_MS) {
+    const measure = async <R>(load: () => Promise<R>) => {
+      env.stack.setLatency(ms);
+      try {
+        return await load();
+      } finally {
+        env.stack.setLatency(0);
+      }
+    };
+    out.push({ ms, result: await scenario(ms, measure) });
+  }
+  return out;
+}

@@ -16,7 +16,7 @@ import {
   PONG_FRAME,
   type ServerFrame,
 } from "./chat-room/contract/protocol";
-import { drainOutbox, RoomOutbox } from "./chat-room/outbox";
+import { DRAIN_DELAY_MS, drainOutbox, RoomOutbox } from "./chat-room/outbox";
 import { RoomStore } from "./chat-room/store";
 import { type RoomTail, roomTail } from "./chat-room/tail";
 import { FLUSH_DELAY_MS, FLUSH_RETRY_MS, flushRoom } from "./chat-room/write-through";
@@ -48,6 +48,8 @@ export class ChatRoom extends DurableObject<Env> {
   readonly #lastTyping = new Map<number, number>();
   /** The oldest-unpersisted time last reported to Redis (the admin view); undefined after eviction. */
   #reportedOldest: number | null | undefined;
+  /** When the debounced write-through is due; undefined = none pending (or unknown after eviction). */
+  #flushAt: number | undefined;
   /** The alarm this instance last set, so a later need never postpones an earlier one. */
   #alarmAt: number | undefined;
   readonly #log = createLogger({ component: "chat-room" });
@@ -160,8 +162,16 @@ export class ChatRoom extends DurableObject<Env> {
     const message = this.#store.append(me, text, clientMsgId, Date.now());
     this.#send(ws, { type: "ack", clientMsgId, seq: message.seq });
     this.#broadcast({ type: "message", ...message });
-    // The alarm takes it on to Kafka (and the room summary to MySQL), off the sender's path.
-    this.#wakeBy(Date.now() + FLUSH_DELAY_MS);
+    // The alarm takes it on to Kafka soon, and the room summary to MySQL within a second, off the
+    // sender's path.
+    this.#flushBy(Date.now() + FLUSH_DELAY_MS);
+    this.#wakeBy(Date.now() + DRAIN_DELAY_MS);
+  }
+
+  /** The write-through is due by `at`; a due time already set stays (the debounce). */
+  #flushBy(at: number) {
+    this.#flushAt ??= at;
+    this.#wakeBy(this.#flushAt);
   }
 
   /**
@@ -181,7 +191,12 @@ export class ChatRoom extends DurableObject<Env> {
    */
   override async alarm(): Promise<void> {
     this.#alarmAt = undefined;
-    const [flushAt, drainAt] = await Promise.all([this.#flush(), this.#drain()]);
+    // A drain-only wake leaves a write-through that is not due yet for its own time (after an
+    // eviction the due time is unknown: flush now).
+    const flushDue = this.#flushAt === undefined || this.#flushAt <= Date.now();
+    const flushing = flushDue ? this.#flush() : Promise.resolve(this.#flushAt);
+    if (flushDue) this.#flushAt = undefined;
+    const [flushAt, drainAt] = await Promise.all([flushing, this.#drain()]);
     const next = Math.min(flushAt ?? Infinity, drainAt ?? Infinity);
     if (next !== Infinity) this.#wakeBy(next);
   }
@@ -201,7 +216,11 @@ export class ChatRoom extends DurableObject<Env> {
           retryInMs: state.retryAt - Date.now(),
         }),
       (seq, error) =>
-        this.#log.error("ALERT chat outbox: Kafka refused a message for good; dead-lettered", { error, room, seq }),
+        this.#log.error("ALERT chat outbox: Kafka refused a message for good; dead-lettered", {
+          error,
+          room,
+          seq,
+        }),
     );
     await this.#reportOldest();
     return next;
@@ -219,7 +238,10 @@ export class ChatRoom extends DurableObject<Env> {
     const oldest = this.#outbox.oldestUnpersistedAt() ?? null;
     const room = this.#store.state()?.festivalId;
     if (oldest !== null && Date.now() - oldest > UNPERSISTED_ALERT_MS) {
-      this.#log.warn("ALERT chat outbox: messages not in DynamoDB for long", { room, ageMs: Date.now() - oldest });
+      this.#log.warn("ALERT chat outbox: messages not in DynamoDB for long", {
+        room,
+        ageMs: Date.now() - oldest,
+      });
     }
     if (oldest === this.#reportedOldest || room === undefined) return;
     try {
@@ -246,7 +268,7 @@ export class ChatRoom extends DurableObject<Env> {
 
   #onRead(ws: WebSocket, me: Attachment, seq: number) {
     if (seq > this.#store.lastSeq()) return this.#fail(ws, "read.invalid_seq", "No message has this seq yet");
-    if (this.#store.advanceRead(me.userId, seq)) this.#wakeBy(Date.now() + FLUSH_DELAY_MS);
+    if (this.#store.advanceRead(me.userId, seq)) this.#flushBy(Date.now() + FLUSH_DELAY_MS);
   }
 
   #onTyping(me: Attachment) {

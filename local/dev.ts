@@ -112,6 +112,7 @@ async function main() {
     fetch(`${base}/__scheduled?cron=${encodeURIComponent("* * * * *")}`).catch(() => {});
   }, 60_000);
   setTimeout(() => {
+    log(`Web app     ${base}/`);
     log(`API         ${base}/v1/health`);
     log(`API docs    ${base}/v1/docs  (OpenAPI: ${base}/v1/openapi.json)`);
     log(`Chat        ws://127.0.0.1:${port}/v1/festivals/{id}/chat`);

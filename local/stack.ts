@@ -144,8 +144,12 @@ export class Stack {
     this.fcmAccount = await loadOrCreateServiceAccount(this.config.fcm?.keyFile);
     for (const name of STANDINS) await this.startStandin(name);
     // The operator's step: produce never creates a topic (see local/kafka-rest/server.ts).
-    const kafkaAuth = { username: this.config.credentials.kafkaUser, password: this.config.credentials.kafkaPassword };
-    for (const topic of CHAT_TOPICS) await createKafkaTopic(this.bindings.KAFKA_URL as string, kafkaAuth, topic);
+    const kafkaAuth = {
+      username: this.config.credentials.kafkaUser,
+      password: this.config.credentials.kafkaPassword,
+    };
+    for (const topic of CHAT_TOPICS)
+      await createKafkaTopic(this.bindings.KAFKA_URL as string, kafkaAuth, topic);
     const migrated = await applyMigrations(this.bindings.DATABASE_URL as string, log);
     if (migrated.length) log(`migrations applied: ${migrated.join(", ")}`);
     const b = this.bindings;

@@ -43,6 +43,11 @@ CREATE TABLE IF NOT EXISTS outbox_dead_letters (
 
 /** One produce request; a chat message is at most ~4 KB of JSON, so well under Kafka's 1 MB. */
 export const PRODUCE_BATCH = 200;
+/**
+ * How soon after a message the alarm drains it to Kafka: short, because it is most of the ack →
+ * DynamoDB delay, yet a burst still goes out as one produce (the MySQL write-through waits longer).
+ */
+export const DRAIN_DELAY_MS = 200;
 /** How long one alarm keeps draining before it hands over to the next (a backlog after an outage). */
 const DRAIN_BUDGET_MS = 10_000;
 const PRODUCE_TIMEOUT_MS = 5_000;
@@ -103,15 +108,15 @@ export class RoomOutbox {
 
   /** Failed drains in a row that Kafka answered with a permanent rejection. */
   rejections(): number {
-    const [row] = this.#sql.exec<{ count: number }>("SELECT count FROM outbox_rejections WHERE id = 1").toArray();
+    const [row] = this.#sql
+      .exec<{ count: number }>("SELECT count FROM outbox_rejections WHERE id = 1")
+      .toArray();
     return row?.count ?? 0;
   }
 
   /** Records a failed produce; returns when to try again. */
   markFailed(now: number, permanent = false): number {
-    this.#sql.exec(
-      `UPDATE outbox_rejections SET count = ${permanent ? "count + 1" : "0"} WHERE id = 1`,
-    );
+    this.#sql.exec(`UPDATE outbox_rejections SET count = ${permanent ? "count + 1" : "0"} WHERE id = 1`);
     const failures = this.state().failures + 1;
     const base = Math.min(DRAIN_BACKOFF.firstMs * 2 ** (failures - 1), DRAIN_BACKOFF.maxMs);
     const retryAt = now + Math.round(base * (1 + Math.random() * DRAIN_BACKOFF.jitter));
@@ -137,9 +142,7 @@ export class RoomOutbox {
 
   /** When the oldest message not yet known to be in DynamoDB was accepted; undefined = none. */
   oldestUnpersistedAt(): number | undefined {
-    const [row] = this.#sql
-      .exec<{ at: number | null }>("SELECT MIN(created_at) AS at FROM outbox")
-      .toArray();
+    const [row] = this.#sql.exec<{ at: number | null }>("SELECT MIN(created_at) AS at FROM outbox").toArray();
     return row?.at ?? undefined;
   }
 

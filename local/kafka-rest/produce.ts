@@ -68,6 +68,7 @@ export function existingPartition(log: LogStore, topicName: string, partition: n
   const topic = log.get(topicName);
   if (topic === undefined) throw unknownTopic(topicName);
   const found = topic.partitions[partition];
-  if (found === undefined) throw new ApiError(404, `Partition ${partition} of topic ${topicName} not found.`, 40402);
+  if (found === undefined)
+    throw new ApiError(404, `Partition ${partition} of topic ${topicName} not found.`, 40402);
   return found;
 }

@@ -186,7 +186,12 @@ function sendV2Error(res: ServerResponse, status: number, code: number, message:
   const errorCode = code >= 10_000 ? code : status * 100;
   const headers: Record<string, string> =
     status === 401 ? { "www-authenticate": 'Basic realm="kafka-rest stand-in"' } : {};
-  sendJson(res, status, { error_code: errorCode, message }, { ...headers, "content-type": "application/vnd.kafka.v2+json" });
+  sendJson(
+    res,
+    status,
+    { error_code: errorCode, message },
+    { ...headers, "content-type": "application/vnd.kafka.v2+json" },
+  );
 }
 
 function adminRouter(

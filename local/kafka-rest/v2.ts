@@ -124,22 +124,31 @@ export function v2Router(
 
   const routes: Array<[string, string[], Handler]> = [
     ["GET", ["topics"], async () => Object.keys(log.partitionCounts())],
-    ["GET", ["topics", "{}"], async ({ params: [name] }) => ({
-      name,
-      configs: {},
-      partitions: partitionsOf(name),
-    })],
+    [
+      "GET",
+      ["topics", "{}"],
+      async ({ params: [name] }) => ({
+        name,
+        configs: {},
+        partitions: partitionsOf(name),
+      }),
+    ],
     ["GET", ["topics", "{}", "partitions"], async ({ params: [name] }) => partitionsOf(name)],
-    ["GET", ["topics", "{}", "partitions", "{}", "offsets"], async ({ params: [name = "", p] }) => ({
-      beginning_offset: 0,
-      end_offset: existingPartition(log, name, Number(p)).endOffset,
-    })],
+    [
+      "GET",
+      ["topics", "{}", "partitions", "{}", "offsets"],
+      async ({ params: [name = "", p] }) => ({
+        beginning_offset: 0,
+        end_offset: existingPartition(log, name, Number(p)).endOffset,
+      }),
+    ],
     [
       "POST",
       ["topics", "{}"],
       async ({ params: [name = ""], body, headers }) => {
         const format = formatOf(headers["content-type"]);
-        if (!format) throw new ApiError(415, "Content-Type must be application/vnd.kafka.{binary,json}.v2+json", 41500);
+        if (!format)
+          throw new ApiError(415, "Content-Type must be application/vnd.kafka.{binary,json}.v2+json", 41500);
         const results = await append(log, produceItems(topicName(name), format, body), limits.maxRecordBytes);
         return {
           key_schema_id: null,
@@ -162,10 +171,14 @@ export function v2Router(
         if (format !== "binary" && format !== "json") {
           throw new ApiError(422, `format ${String(format)} is not supported here`, 42204);
         }
-        const name = typeof request.name === "string" && request.name ? request.name : `rest-consumer-${randomUUID()}`;
+        const name =
+          typeof request.name === "string" && request.name ? request.name : `rest-consumer-${randomUUID()}`;
         await groups.create(group, name, consumerSettings(request), format);
         // Absolute, on the address the client reached: a proxy behind a load balancer advertises its own node.
-        return { instance_id: name, base_uri: `http://${headers.host ?? "127.0.0.1"}${instancePath(group, name)}` };
+        return {
+          instance_id: name,
+          base_uri: `http://${headers.host ?? "127.0.0.1"}${instancePath(group, name)}`,
+        };
       },
     ],
     [
@@ -202,7 +215,9 @@ export function v2Router(
         const request = body === undefined ? {} : asObject(body, "the offsets");
         if (Array.isArray(request.offsets)) {
           // Confluent, Karapace: the last record read; Kafka stores the next one.
-          const offsets = request.offsets.map(topicPartitionOffset).map((o) => ({ ...o, offset: o.offset + 1 }));
+          const offsets = request.offsets
+            .map(topicPartitionOffset)
+            .map((o) => ({ ...o, offset: o.offset + 1 }));
           await groups.commit(group, name, offsets);
         } else if (Array.isArray(request.partitions)) {
           // Redpanda: the next offset to read, stored as given.

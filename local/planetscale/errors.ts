@@ -72,3 +72,10 @@ function asMysqlError(err: unknown): MysqlError {
 function truncate(sql: string): string {
   return sql.length > MAX_SQL_IN_MESSAGE ? `${sql.slice(0, MAX_SQL_IN_MESSAGE)} [TRUNCATED]` : sql;
 }
+
+/**
+ * A request-level failure (bad credentials, unknown path) as `{ error: { code, message } }`: the body
+ * @planetscale/database reads on a non-2xx answer (`parsed.error` becomes a DatabaseError with this
+ * message and the HTTP status); any other shape surfaces as "Expected JSON response from database API".
+ */
+export const requestError = (code: string, message: string) => ({ error: { code, message } });

@@ -10,6 +10,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createPool } from "mysql2/promise";
 import { closeServer, listen, readBody, sendJson } from "../http.ts";
+import { requestError } from "./errors.ts";
 import { SessionManager } from "./sessions.ts";
 
 export interface PlanetscaleStandin {
@@ -83,11 +84,11 @@ export async function startPlanetscaleStandin(opts: PlanetscaleStandinOptions): 
     const path = new URL(req.url ?? "/", "http://standin").pathname;
     const method = path.startsWith(PATH_PREFIX) ? path.slice(PATH_PREFIX.length) : "";
     if (method !== "CreateSession" && method !== "Execute") {
-      return sendJson(res, 404, { code: "not_found", message: "Not Found" });
+      return sendJson(res, 404, requestError("NOT_FOUND", "Not Found"));
     }
-    if (req.method !== "POST") return sendJson(res, 405, { code: "method_not_allowed", message: "use POST" });
+    if (req.method !== "POST") return sendJson(res, 405, requestError("METHOD_NOT_ALLOWED", "use POST"));
     if (!checkAuth(req.headers.authorization)) {
-      return sendJson(res, 401, { code: "unauthenticated", message: "invalid username or password" });
+      return sendJson(res, 401, requestError("UNAUTHENTICATED", "invalid username or password"));
     }
     const body = await readJson(req);
     if (body === undefined) {

@@ -105,6 +105,7 @@ test("no serious or critical accessibility violation on the main pages", async (
   await page.getByRole("button", { name: "예약하기" }).click();
   await page.getByText("예약되었습니다").waitFor(WAIT);
   await check("/me", () => page.getByRole("img", { name: /입장 코드/ }).waitFor(WAIT));
+  await check("/inbox", () => page.getByRole("heading", { name: "내 채팅방" }).waitFor(WAIT));
   await check(`/festivals/${festival.id}/chat`, () => page.getByText("연결됨").waitFor(WAIT));
   expect(problems).toEqual([]);
   await context.close();

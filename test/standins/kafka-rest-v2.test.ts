@@ -49,7 +49,12 @@ async function call<T = unknown>(
 }
 
 interface Offsets {
-  offsets: { partition: number | null; offset: number | null; error_code: number | null; error: string | null }[];
+  offsets: {
+    partition: number | null;
+    offset: number | null;
+    error_code: number | null;
+    error: string | null;
+  }[];
 }
 interface WireRecord {
   topic: string;
@@ -62,7 +67,9 @@ interface WireRecord {
 const produce = (topic: string, records: { key?: string; value: string }[]) =>
   call<Offsets>("POST", `/topics/${topic}`, {
     type: BINARY,
-    body: { records: records.map((r) => ({ key: r.key === undefined ? null : b64(r.key), value: b64(r.value) })) },
+    body: {
+      records: records.map((r) => ({ key: r.key === undefined ? null : b64(r.key), value: b64(r.value) })),
+    },
   });
 
 async function consumer(group: string, name: string, format = "binary") {
@@ -123,7 +130,10 @@ describe("Kafka stand-in, Confluent REST Proxy API v2", () => {
     const parts = await call<{ partition: number }[]>("GET", `/topics/${topic}/partitions`);
     expect(parts.body.map((p) => p.partition)).toEqual([0, 1]);
     const ends = await Promise.all(
-      [0, 1].map(async (p) => (await call<{ end_offset: number }>("GET", `/topics/${topic}/partitions/${p}/offsets`)).body),
+      [0, 1].map(
+        async (p) =>
+          (await call<{ end_offset: number }>("GET", `/topics/${topic}/partitions/${p}/offsets`)).body,
+      ),
     );
     expect(ends.reduce((sum, o) => sum + o.end_offset, 0)).toBe(3);
     expect(ends[0]).toMatchObject({ beginning_offset: 0 });
@@ -131,7 +141,10 @@ describe("Kafka stand-in, Confluent REST Proxy API v2", () => {
 
   it("runs a consumer instance: create, subscribe, records, commit the last record read, delete", async () => {
     const topic = await freshTopic("consume", 1);
-    await produce(topic, ["a", "b", "c", "d"].map((value) => ({ key: "k", value })));
+    await produce(
+      topic,
+      ["a", "b", "c", "d"].map((value) => ({ key: "k", value })),
+    );
     const { instance_id, base_uri } = await consumer("g-consume", "first");
     expect(instance_id).toBe("first");
     expect(base_uri).toBe(`${standin.url}/consumers/g-consume/instances/first`);
@@ -165,7 +178,10 @@ describe("Kafka stand-in, Confluent REST Proxy API v2", () => {
 
   it("takes Redpanda's commit body too: `partitions` naming the next offset to read", async () => {
     const topic = await freshTopic("redpanda", 1);
-    await produce(topic, ["a", "b", "c"].map((value) => ({ value })));
+    await produce(
+      topic,
+      ["a", "b", "c"].map((value) => ({ value })),
+    );
     const first = await consumer("g-redpanda", "one");
     await call("POST", `${first.base_uri}/subscription`, { body: { topics: [topic] } });
     expect((await records(first.base_uri)).body).toHaveLength(3);
@@ -183,7 +199,9 @@ describe("Kafka stand-in, Confluent REST Proxy API v2", () => {
   it("expires an idle instance (404 40403) and refuses a taken name (409 40902)", async () => {
     const topic = await freshTopic("expiry", 1);
     const first = await consumer("g-expiry", "idle");
-    expect((await call("POST", `/consumers/g-expiry`, { body: { name: "idle", format: "binary" } })).body).toEqual({
+    expect(
+      (await call("POST", `/consumers/g-expiry`, { body: { name: "idle", format: "binary" } })).body,
+    ).toEqual({
       error_code: 40902,
       message: expect.any(String),
     });
@@ -200,7 +218,11 @@ describe("Kafka stand-in, Confluent REST Proxy API v2", () => {
       });
       expect(commit.status).toBe(404);
     } finally {
-      await configureKafkaStandin(standin.url, { username, password }, { consumerInstanceTimeoutMs: 300_000 });
+      await configureKafkaStandin(
+        standin.url,
+        { username, password },
+        { consumerInstanceTimeoutMs: 300_000 },
+      );
     }
   });
 
@@ -227,7 +249,10 @@ describe("Kafka stand-in, Confluent REST Proxy API v2", () => {
       const res = await produce(topic, [{ value: "ok" }, { value: "x".repeat(51) }]);
       expect(res.status).toBe(200);
       expect(res.body.offsets[0]).toMatchObject({ offset: 0, error_code: null });
-      expect(res.body.offsets[1]).toMatchObject({ error_code: 1, error: expect.stringContaining("larger than 50") });
+      expect(res.body.offsets[1]).toMatchObject({
+        error_code: 1,
+        error: expect.stringContaining("larger than 50"),
+      });
     } finally {
       await configureKafkaStandin(standin.url, { username, password }, { maxRecordBytes: 1_048_588 });
     }
@@ -253,6 +278,9 @@ describe("Kafka stand-in, Confluent REST Proxy API v2", () => {
 
   it("answers bad credentials with 401 and a v2 error body", async () => {
     const res = await call("GET", "/topics/x", { authorization: `Basic ${b64(`${username}:nope`)}` });
-    expect(res).toEqual({ status: 401, body: { error_code: 40101, message: expect.stringMatching(/unauthorized/i) } });
+    expect(res).toEqual({
+      status: 401,
+      body: { error_code: 40101, message: expect.stringMatching(/unauthorized/i) },
+    });
   });
 });

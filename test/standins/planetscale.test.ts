@@ -92,6 +92,12 @@ describe("protocol", () => {
     const err = await new Client({ url }).execute("SELECT 1").catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DatabaseError);
     expect((err as DatabaseError).status).toBe(401);
+    // The stand-in's reason, not the client's "Expected JSON response from database API".
+    expect((err as DatabaseError).message).toBe("invalid username or password");
+    expect((err as DatabaseError).body).toEqual({
+      code: "UNAUTHENTICATED",
+      message: "invalid username or password",
+    });
   });
 
   it("answers 401 without credentials and 404 on unknown paths", async () => {

@@ -67,12 +67,13 @@ describe("reservations when clients abort and Workers die", () => {
     const day = f.days[0] as string;
     const body = { day, quantity: 1 };
     const users = await createUsers(40);
-    // Spread over the whole request: before it is sent, around each statement, after the answer.
+    // Spread over the whole request (40 in parallel take ~1-3 s here): some are cut before the pending
+    // insert, some between it and the confirming UPDATE (left pending), some after it (confirmed
+    // unanswered), the last ones answered. The assertions hold whatever the split.
     const outcomes = await Promise.all(
-      users.map((u, i) => abandoned(u.token, f.id, body, `abort-${u.id}`, Math.round(i * 1.5))),
+      users.map((u, i) => abandoned(u.token, f.id, body, `abort-${u.id}`, i * 60)),
     );
     expect(outcomes.every((o) => o === "aborted" || o === 201)).toBe(true);
-    expect([outcomes.join(","), (await pendingRows(f.id)).length, (await dbState(f.id)).days]).toEqual("DBG");
 
     // The next buyer is served on the first try: nothing abandoned holds the day.
     const next = await reserve(await createUser(), f.id, body);

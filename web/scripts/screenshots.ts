@@ -46,6 +46,19 @@ async function context(width: number): Promise<{ ctx: BrowserContext; page: Page
   return { ctx, page: await ctx.newPage() };
 }
 
+/** A few people reserving one after another, a second or so apart. */
+async function buyers(festivalId: number, day: string) {
+  for (let i = 0; i < 6; i++) {
+    const { tokens } = await api<{ tokens: { accessToken: string } }>("/v1/auth/signup", {
+      email: `buyer-${Date.now()}-${i}@example.com`,
+      password: "festival-2026",
+      nickname: `구매자${i}`,
+    });
+    await api(`/v1/festivals/${festivalId}/reservations`, { day, quantity: 1 + (i % 4) }, tokens.accessToken);
+    await new Promise((r) => setTimeout(r, 1_200));
+  }
+}
+
 async function signIn(page: Page, email: string, password: string) {
   await page.goto("/signin");
   await page.getByLabel("이메일").fill(email);
@@ -106,7 +119,15 @@ try {
       "user",
       (p) => p.getByTestId("chat-status").getByText("연결됨").waitFor(),
     ],
+    ["inbox", "/inbox", "user", (p) => p.locator(".cards > li").first().waitFor()],
     ["admin", "/admin", "admin", (p) => p.getByLabel("제목").waitFor()],
+    [
+      "sales",
+      `/admin/festivals/${festival.id}/sales`,
+      "admin",
+      // A few polls in, so the charts have lines.
+      (p) => p.locator('.chart[data-samples="4"]').first().waitFor(),
+    ],
     ["check-in", "/admin/check-in", "admin", (p) => p.getByLabel("입장 코드").waitFor()],
     ["api-docs", "/v1/docs", "guest", (p) => p.locator(".swagger-ui .info").waitFor()],
   ];
@@ -120,6 +141,8 @@ try {
       if (role === "admin") await signIn(page, admin.email, admin.password);
       for (const [name, path, who, ready] of pages) {
         if (who !== role) continue;
+        // Sales while the sale-day charts sample, so their lines move.
+        const buying = name === "sales" ? buyers(festival.id, festival.days[1]?.date ?? "") : undefined;
         await page.goto(path);
         await ready(page);
         if (name === "chat" && label === "phone") {
@@ -129,6 +152,7 @@ try {
         }
         if (name === "chat") await page.locator(".messages li[data-seq]").first().waitFor();
         await page.screenshot({ path: `${out}${name}-${label}.png`, fullPage: name !== "api-docs" });
+        await buying;
         console.log(`docs/screenshots/${name}-${label}.png`);
       }
       await ctx.close();

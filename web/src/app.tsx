@@ -7,7 +7,9 @@ import { AuthPage } from "./pages/auth";
 import { ChatPage } from "./pages/chat";
 import { FestivalPage } from "./pages/festival";
 import { FestivalsPage } from "./pages/festivals";
+import { InboxPage, unreadStore, useUnreadPolling } from "./pages/inbox";
 import { MePage } from "./pages/me";
+import { SalesPage } from "./pages/sales";
 import { Link, match, navigate, usePath } from "./router";
 import { useStore } from "./store";
 import { PageTitle } from "./ui";
@@ -18,17 +20,19 @@ const ROUTES: [string, (p: Params) => JSX.Element][] = [
   ["/festivals/:id", (p) => <FestivalPage id={Number(p.id)} key={p.id} />],
   ["/festivals/:id/chat", (p) => <ChatPage id={Number(p.id)} key={p.id} />],
   ["/me", () => <MePage />],
+  ["/inbox", () => <InboxPage />],
   ["/signin", () => <AuthPage mode="signin" key="signin" />],
   ["/signup", () => <AuthPage mode="signup" key="signup" />],
   ["/admin", () => <AdminPage />],
   ["/admin/check-in", () => <CheckInPage />],
+  ["/admin/festivals/:id/sales", (p) => <SalesPage id={Number(p.id)} key={p.id} />],
 ];
 
 function Page() {
   const t = useT();
   const { path } = usePath();
   const session = useStore(sessionStore);
-  const needsSession = /^\/(me|admin)|\/chat$/.test(path);
+  const needsSession = /^\/(me|inbox|admin)|\/chat$/.test(path);
   useEffect(() => {
     if (needsSession && !session) navigate(`/signin?next=${encodeURIComponent(path)}`, true);
   }, [path, session]);
@@ -45,6 +49,8 @@ export function App() {
   const t = useT();
   const session = useStore(sessionStore);
   const [ready, setReady] = useState(false);
+  const unread = useStore(unreadStore);
+  useUnreadPolling();
   useEffect(() => {
     document.documentElement.lang = t.lang;
     void restoreSession().finally(() => setReady(true));
@@ -65,6 +71,17 @@ export function App() {
         <nav aria-label={t("nav.main")}>
           <Link href="/">{t("nav.festivals")}</Link>
           {session && <Link href="/me">{t("nav.me")}</Link>}
+          {session && (
+            <Link href="/inbox">
+              {t("inbox.title")}
+              {unread > 0 && (
+                <span class="badge count">
+                  {unread}
+                  <span class="visually-hidden"> {t("inbox.unread")}</span>
+                </span>
+              )}
+            </Link>
+          )}
           {session?.profile.role === "admin" && <Link href="/admin">{t("nav.admin")}</Link>}
           {!session && <Link href="/signin">{t("nav.signin")}</Link>}
           {!session && <Link href="/signup">{t("nav.signup")}</Link>}

@@ -18,10 +18,12 @@ export function PageTitle(props: { children: ComponentChildren }) {
 export function ErrorNote(props: { error: unknown }) {
   const t = useT();
   if (!props.error) return null;
-  const err = props.error instanceof ApiError ? props.error : { code: "unknown", message: undefined };
+  const err =
+    props.error instanceof ApiError ? props.error : { code: "unknown", message: undefined, fields: [] };
   return (
     <p class="error" role="alert">
       {errorText(t.lang, err)}
+      {err.fields.length > 0 && ` (${err.fields.join(", ")})`}
     </p>
   );
 }

@@ -95,11 +95,13 @@ export async function runChatConsumer(
   const instances = new RunInstances(s, log, deadline);
   await instances.dropLeftovers();
   let kafkaFailures = 0;
+  /** The instance this run last polled through; a poll through another means the proxy lost it. */
+  let lastRef: string | undefined;
 
   const stop = async (why: ChatConsumerReport["stoppedBy"]) => {
     report.stoppedBy = why;
     // With auto-commit off, removing the instance commits nothing; it frees its partitions at once.
-    const ref = consumer.ref;
+    const ref = consumer.ref ?? lastRef;
     await consumer.close().then(
       () => instances.forget(ref),
       (error) => log.warn("could not remove the consumer instance", { error, instanceId }),
@@ -112,7 +114,6 @@ export async function runChatConsumer(
     const waitMs = Math.min(opts.pollWaitMs ?? POLL_WAIT_MS, deadline - Date.now() - reserveMs);
     if (waitMs < MIN_POLL_MS) return stop("budget");
     let records: KafkaRecord[];
-    const before = consumer.ref;
     try {
       records = await consumer.poll(waitMs);
       kafkaFailures = 0;
@@ -122,13 +123,14 @@ export async function runChatConsumer(
       if (!(await pause(backoffMs(kafkaFailures), deadline))) return stop("kafka-down");
       continue;
     }
-    if (consumer.ref !== before) {
-      if (before !== undefined) {
+    if (consumer.ref !== lastRef) {
+      if (lastRef !== undefined) {
         report.instancesLost += 1;
         log.warn("chat consumer: the consumer instance was gone; continuing on a new one", { instanceId });
-        await instances.forget(before);
+        await instances.forget(lastRef);
       }
-      await instances.remember(consumer.ref);
+      lastRef = consumer.ref;
+      await instances.remember(lastRef);
     }
     if (!records.length) {
       if (opts.untilIdle) return stop("idle");

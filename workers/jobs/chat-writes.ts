@@ -107,7 +107,8 @@ async function writeChunks(
   log: Logger,
 ): Promise<Entry[]> {
   const chunks: Entry[][] = [];
-  for (let i = 0; i < entries.length; i += BATCH_WRITE_MAX) chunks.push(entries.slice(i, i + BATCH_WRITE_MAX));
+  for (let i = 0; i < entries.length; i += BATCH_WRITE_MAX)
+    chunks.push(entries.slice(i, i + BATCH_WRITE_MAX));
   const pending: Entry[] = [];
   for (let i = 0; i < chunks.length; i += WRITE_CONCURRENCY) {
     const results = await Promise.all(
@@ -152,7 +153,11 @@ async function isolate(
         }
         if (!isDynamoError(error) || !refusesItem(error)) throw error;
         if (attempt >= POISON_ATTEMPTS) {
-          poison.push({ record: entry.record, reason: "refused by DynamoDB", error: `${error.code}: ${error.message}` });
+          poison.push({
+            record: entry.record,
+            reason: "refused by DynamoDB",
+            error: `${error.code}: ${error.message}`,
+          });
           break;
         }
         log.warn("chat consumer: DynamoDB refused an item; trying again", {

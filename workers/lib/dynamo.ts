@@ -311,7 +311,9 @@ export function createDynamo(cfg: DynamoConfig): Dynamo {
       const out = await call<{
         UnprocessedItems?: Record<string, { PutRequest?: { Item: AttributeMap } }[]>;
       }>("BatchWriteItem", {
-        RequestItems: { [table]: chunk.map((item) => ({ PutRequest: { Item: marshalChatItem(item, ttl) } })) },
+        RequestItems: {
+          [table]: chunk.map((item) => ({ PutRequest: { Item: marshalChatItem(item, ttl) } })),
+        },
       });
       for (const req of out.UnprocessedItems?.[table] ?? []) {
         if (req.PutRequest) unprocessed.push(toItem(req.PutRequest.Item));

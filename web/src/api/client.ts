@@ -27,10 +27,14 @@ const REFRESH_KEY = "somsom.refresh";
 export class ApiError extends Error {
   readonly code: string;
   readonly status: number;
+  /** For validation failures: the request fields the API refused. */
+  readonly fields: string[];
   constructor(status: number, body: Partial<ApiErrorBody>) {
     super(body.message ?? `HTTP ${status}`);
     this.code = body.code ?? "unknown";
     this.status = status;
+    const issues = (body.details as { issues?: { path?: string }[] } | undefined)?.issues ?? [];
+    this.fields = [...new Set(issues.map((i) => i.path ?? "").filter(Boolean))];
   }
 }
 

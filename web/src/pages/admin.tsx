@@ -1,4 +1,4 @@
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { api, call, type Schemas } from "../api/client";
 import { type MessageKey, useT } from "../i18n";
 import { Link } from "../router";
@@ -155,7 +155,13 @@ export function AdminPage() {
           )}
         </div>
       </form>
-      {created && <SalesSettings festivalId={created.id} />}
+      {created && (
+        <p>
+          <Link href={`/admin/festivals/${created.id}/sales`}>
+            {t("admin.sales")} #{created.id}
+          </Link>
+        </p>
+      )}
       <SalesLookup />
     </section>
   );
@@ -177,16 +183,30 @@ function SalesLookup() {
           onInput={(e) => setId(e.currentTarget.value)}
         />
       </div>
-      {n > 0 && <SalesSettings festivalId={n} key={n} />}
+      {n > 0 && (
+        <p>
+          <Link href={`/admin/festivals/${n}/sales`}>
+            {t("admin.sales")} #{n}
+          </Link>
+        </p>
+      )}
     </div>
   );
 }
 
 /** The waiting-room switch and its admission rate, as PATCH /sales takes them. */
-function SalesSettings(props: { festivalId: number }) {
+export function SalesSettings(props: { festivalId: number; current?: Schemas["SalesView"] }) {
   const t = useT();
-  const [queueEnabled, setQueueEnabled] = useState(false);
-  const [rate, setRate] = useState("60");
+  const [queueEnabled, setQueueEnabled] = useState(props.current?.queue.enabled ?? false);
+  const [rate, setRate] = useState(String(props.current?.queue.admissionRatePerMinute ?? 60));
+  // The first sales view that arrives fills the form; later polls leave the organiser's edits alone.
+  const [filled, setFilled] = useState(props.current !== undefined);
+  useEffect(() => {
+    if (filled || !props.current) return;
+    setQueueEnabled(props.current.queue.enabled);
+    setRate(String(props.current.queue.admissionRatePerMinute));
+    setFilled(true);
+  }, [props.current, filled]);
   const [view, setView] = useState<Schemas["SalesView"]>();
   const [error, setError] = useState<unknown>();
   const save = async (e: Event) => {

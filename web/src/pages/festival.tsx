@@ -6,6 +6,7 @@ import { useStore } from "../store";
 import { ErrorNote, formatDate, formatDateTime, PageTitle, useLoad } from "../ui";
 import { StatusBadge } from "./festivals";
 import { WaitingRoom } from "./waiting-room";
+import { Waitlist } from "./waitlist";
 
 /** Remaining places move with every reservation; the API caches them for 2 s, so 5 s is fresh enough. */
 const REFRESH_MS = 5_000;
@@ -144,7 +145,7 @@ function ReserveForm(props: { festival: Schemas["Festival"]; onReserved: () => v
           <label for="day">{t("fest.day")}</label>
           <select id="day" value={day} onChange={(e) => setDay(e.currentTarget.value)}>
             {f.days.map((d) => (
-              <option key={d.date} value={d.date} disabled={d.remaining === 0}>
+              <option key={d.date} value={d.date}>
                 {formatDate(d.date, t.lang)}
               </option>
             ))}
@@ -173,6 +174,7 @@ function ReserveForm(props: { festival: Schemas["Festival"]; onReserved: () => v
         )}
       </div>
       <ErrorNote error={error} />
+      <Waitlist festival={f} quantity={quantity} />
       <WaitingRoom
         festivalId={f.id}
         active={needsQueue}

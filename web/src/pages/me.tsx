@@ -1,8 +1,8 @@
 import { useEffect, useState } from "preact/hooks";
 import { renderSVG } from "uqr";
-import { api, call, type Schemas, sessionStore } from "../api/client";
+import { api, call, type Schemas, sessionStore, signOutLocally } from "../api/client";
 import { useT } from "../i18n";
-import { Link } from "../router";
+import { Link, navigate } from "../router";
 import { useStore } from "../store";
 import { ErrorNote, formatDate, PageTitle, useLoad } from "../ui";
 
@@ -97,18 +97,36 @@ export function MePage() {
 function Profile(props: { profile: Schemas["Profile"] }) {
   const t = useT();
   const [nickname, setNickname] = useState(props.profile.nickname);
+  const [reminders, setReminders] = useState(props.profile.notifications.reminders);
+  const [hours, setHours] = useState(props.profile.notifications.reminderOffsetsHours.join(", "));
   const [saved, setSaved] = useState(false);
   const [error, setError] = useState<unknown>();
   const save = async (e: Event) => {
     e.preventDefault();
     try {
-      const profile = await call(() => api.PATCH("/v1/me", { body: { nickname } }));
+      const reminderOffsetsHours = hours
+        .split(",")
+        .map((h) => Number(h.trim()))
+        .filter((h) => Number.isInteger(h) && h > 0);
+      const profile = await call(() =>
+        api.PATCH("/v1/me", { body: { nickname, notifications: { reminders, reminderOffsetsHours } } }),
+      );
       const s = sessionStore.get();
       if (s) sessionStore.set({ ...s, profile });
       setSaved(true);
       setError(undefined);
     } catch (err) {
       setSaved(false);
+      setError(err);
+    }
+  };
+  const remove = async () => {
+    if (!confirm(t("me.deleteConfirm"))) return;
+    try {
+      await call(() => api.DELETE("/v1/me"));
+      signOutLocally();
+      navigate("/", true);
+    } catch (err) {
       setError(err);
     }
   };
@@ -127,9 +145,32 @@ function Profile(props: { profile: Schemas["Profile"] }) {
           onInput={(e) => setNickname(e.currentTarget.value)}
         />
       </div>
+      <div class="field checkbox">
+        <input
+          id="reminders"
+          type="checkbox"
+          checked={reminders}
+          onChange={(e) => setReminders(e.currentTarget.checked)}
+        />
+        <label for="reminders">{t("me.reminders")}</label>
+      </div>
+      <div class="field">
+        <label for="reminder-hours">{t("me.reminderHours")}</label>
+        <input
+          id="reminder-hours"
+          inputMode="numeric"
+          value={hours}
+          onInput={(e) => setHours(e.currentTarget.value)}
+        />
+      </div>
       <button type="submit">{t("me.save")}</button>
       <p aria-live="polite">{saved ? t("me.saved") : ""}</p>
       <ErrorNote error={error} />
+      <p>
+        <button type="button" class="danger" onClick={() => void remove()}>
+          {t("me.delete")}
+        </button>
+      </p>
     </form>
   );
 }

@@ -1,4 +1,5 @@
 import type { App } from "../router";
+import { registerV1AdminChatPersistenceGet } from "./v1_admin_chat_persistence_get";
 import { registerV1FestivalsChatGet } from "./v1_festivals_chat_get";
 import { registerV1FestivalsChatMembersMeDelete } from "./v1_festivals_chat_members_me_delete";
 import { registerV1FestivalsChatMembersPost } from "./v1_festivals_chat_members_post";
@@ -12,4 +13,5 @@ export function registerChatRoutes(app: App) {
   registerV1FestivalsChatMembersMeDelete(app);
   registerV1MeChatRoomsGet(app);
   registerV1FestivalsMessagesGet(app);
+  registerV1AdminChatPersistenceGet(app);
 }

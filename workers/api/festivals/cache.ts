@@ -1,4 +1,5 @@
 import type { Logger } from "../../lib/logger";
+import { clearMicroCaches, microCache } from "../../lib/micro-cache";
 import type { Services } from "../../lib/services";
 import type { DayCounts, FestivalRecord, SummaryRecord } from "./model";
 
@@ -11,17 +12,28 @@ import type { DayCounts, FestivalRecord, SummaryRecord } from "./model";
  * the database before a change can only ever store a value tagged with the old version, which
  * nobody accepts any more. Admin changes are therefore visible to the next read at once.
  *
+ * In front of Redis, each isolate keeps the finished public responses for PAGE_TTL_MS (1 s,
+ * `pages`): on sale day everyone refreshes the same few pages, and a page served from memory costs
+ * no round trip at all. An admin change clears them in the isolate that made it; other isolates
+ * serve their copy for at most PAGE_TTL_MS more.
+ *
  * Bounds (what the lead states in the README):
- * - remaining places per day: cached at most DAYS_TTL_S (2 s), because every reservation changes them
- *   and reservations do not bump versions;
+ * - remaining places per day: at most 2 s: DAYS_TTL_MS (1 s) in Redis, because every reservation
+ *   changes them and reservations do not bump versions, plus PAGE_TTL_MS in memory;
+ * - admin changes: on the next read in the isolate that made them, within PAGE_TTL_MS elsewhere;
  * - festival fields: until the next admin change (DOC_TTL_S, 60 s, if Redis failed during the bump);
- * - list pages: LIST_TTL_S (10 s) for what admin changes do not bump: popularity order and which
- *   festivals match a status filter as the clock moves. Status itself is computed at response time.
+ * - list pages: LIST_TTL_S (9 s) + PAGE_TTL_MS for what admin changes do not bump: popularity order
+ *   and which festivals match a status filter as the clock moves. Status is computed when a page is
+ *   built, so it may lag the clock by PAGE_TTL_MS.
  * Redis errors never fail a read: the route answers from the database and skips the write-back.
  */
 export const DOC_TTL_S = 60;
-export const DAYS_TTL_S = 2;
-export const LIST_TTL_S = 10;
+export const DAYS_TTL_MS = 1_000;
+export const LIST_TTL_S = 9;
+export const PAGE_TTL_MS = 1_000;
+
+/** A finished public response: the body and its ETag, keyed by path and query. */
+export const pages = microCache<{ body: unknown; etag: string }>(PAGE_TTL_MS, 1_000);
 
 const verKey = (s: Services, id: number) => s.key("festival", id, "ver");
 const docKey = (s: Services, id: number) => s.key("festival", id, "doc");
@@ -77,7 +89,7 @@ export async function writeFestival(
 ): Promise<void> {
   const p = s.redis.pipeline();
   if (fill.doc) p.set(docKey(s, id), tag(version, fill.doc), { ex: DOC_TTL_S });
-  if (fill.days) p.set(daysKey(s, id), tag(version, fill.days), { ex: DAYS_TTL_S });
+  if (fill.days) p.set(daysKey(s, id), tag(version, fill.days), { px: DAYS_TTL_MS });
   await p.exec().catch((err: unknown) => log.warn("festival cache write failed", { error: err }));
 }
 
@@ -112,6 +124,7 @@ export async function writeList(s: Services, hash: string, version: string, page
  * a 500 would invite a blind retry. In that rare case festival fields may be stale up to DOC_TTL_S.
  */
 export async function bumpVersions(s: Services, id: number, log: Logger): Promise<void> {
+  clearMicroCaches();
   const bump = () => s.redis.pipeline().incr(verKey(s, id)).incr(listVerKey(s)).exec();
   await bump()
     .catch(bump)

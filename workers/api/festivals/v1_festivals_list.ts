@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { AppError, errorResponses } from "../../lib/errors";
 import type { App } from "../router";
-import { etagOf, matchesIfNoneMatch, PUBLIC_CACHE_CONTROL } from "./cache";
+import { etagOf, matchesIfNoneMatch, PUBLIC_CACHE_CONTROL, pages } from "./cache";
 import type { ListParams } from "./list-query";
 import { festivalList } from "./read";
 import { FESTIVAL_SORTS, FESTIVAL_STATUSES, FestivalSummarySchema } from "./schemas";
@@ -87,8 +87,15 @@ function toParams(qs: z.infer<typeof ListQuerySchema>): ListParams {
 
 export function registerV1FestivalsList(app: App) {
   app.openapi(route, async (c) => {
-    const body = await festivalList(c.get("services"), toParams(c.req.valid("query")), c.get("logger"));
-    const etag = await etagOf(JSON.stringify(body));
+    const key = c.req.url;
+    const { body, etag } =
+      pages.get(key) ??
+      (await (async () => {
+        const body = await festivalList(c.get("services"), toParams(c.req.valid("query")), c.get("logger"));
+        const page = { body, etag: await etagOf(JSON.stringify(body)) };
+        pages.set(key, page);
+        return page;
+      })());
     c.header("ETag", etag);
     c.header("Cache-Control", PUBLIC_CACHE_CONTROL);
     if (matchesIfNoneMatch(c.req.header("if-none-match"), etag)) return c.body(null, 304);

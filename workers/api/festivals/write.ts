@@ -1,6 +1,7 @@
-import { and, eq, inArray, isNull } from "drizzle-orm";
+import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import { type Festival, festivalDays, festivalSearchGrams, festivals } from "../../db/schema/festivals";
 import type { Tx } from "../../lib/db";
+import { errorText } from "../../lib/dependency-errors";
 import { AppError } from "../../lib/errors";
 import type { Logger } from "../../lib/logger";
 // Deadlock / lock-timeout retry, shared with the reservation engine whose row locks ours meet.
@@ -74,10 +75,14 @@ function changedFields(cur: Festival, p: UpdateFestivalInput): string[] {
 }
 
 /**
- * Locks the festival and its days (SELECT ... FOR UPDATE), so a concurrent reservation waits for us
- * and we see its committed count. Only `capacity` is ever written to an existing day: `reserved` and
- * `held` belong to the reservation engine and are never written back from what we read.
- * Returns the request fields that changed, for the festival-changed hooks the route runs next.
+ * An admin's change, as single autocommit statements: the festival row carries `reserved_count`,
+ * which every reservation raises, and the day rows carry the places, so neither may stay locked
+ * across a round trip while sale-day traffic waits on it (the old transaction with SELECT ... FOR
+ * UPDATE did, and its PATCHes then timed out against a busy sale). The order makes a failure part
+ * way harmless and a repeat of the same PATCH complete it: the day plan first (each statement
+ * re-checks reserved + held under the row lock, so a 422 changes nothing), then the festival row,
+ * then the search grams. `reserved` and `held` belong to the reservation engine and are never
+ * written back from what we read. Returns the request fields that changed, for the hooks.
  */
 export async function updateFestival(
   s: Services,
@@ -85,39 +90,35 @@ export async function updateFestival(
   p: UpdateFestivalInput,
   log: Logger,
 ): Promise<string[]> {
-  const changed = await withRetries(log, "festival.update", () =>
-    s.db.transaction(async (tx) => {
-      const [cur] = await tx.select().from(festivals).where(eq(festivals.id, id)).for("update");
-      if (!cur) throw new AppError(404, "festival.not_found", "No festival with this id");
-      if (cur.cancelledAt)
-        throw new AppError(409, "festival.cancelled", "A cancelled festival cannot be changed");
+  const [cur] = await s.db.select().from(festivals).where(eq(festivals.id, id));
+  if (!cur) throw new AppError(404, "festival.not_found", "No festival with this id");
+  if (cur.cancelledAt) throw cancelledFestival();
 
-      const startDate = p.startDate ?? cur.startDate;
-      const endDate = p.endDate ?? cur.endDate;
-      const days =
-        p.startDate || p.endDate || p.capacity !== undefined
-          ? await tx.select().from(festivalDays).where(eq(festivalDays.festivalId, id)).for("update")
-          : [];
-      const issues = festivalRuleIssues({
-        startDate,
-        endDate,
-        saleOpensAt: p.saleOpensAt ?? cur.saleOpensAt,
-        saleClosesAt: p.saleClosesAt ?? cur.saleClosesAt,
-        capacity: p.capacity,
-        knownDays: days.length ? new Set(days.map((d) => d.day)) : undefined,
-      });
-      const search = searchColumns({ ...cur, ...p, venueName: p.venue?.name ?? cur.venueName });
-      if (!searchTextFits(search.searchText))
-        issues.push({ path: "description", message: SEARCH_TEXT_TOO_LONG });
-      if (issues.length) throw invalid(issues);
+  const startDate = p.startDate ?? cur.startDate;
+  const endDate = p.endDate ?? cur.endDate;
+  const days =
+    p.startDate || p.endDate || p.capacity !== undefined
+      ? await s.db.select().from(festivalDays).where(eq(festivalDays.festivalId, id))
+      : [];
+  const issues = festivalRuleIssues({
+    startDate,
+    endDate,
+    saleOpensAt: p.saleOpensAt ?? cur.saleOpensAt,
+    saleClosesAt: p.saleClosesAt ?? cur.saleClosesAt,
+    capacity: p.capacity,
+    knownDays: days.length ? new Set(days.map((d) => d.day)) : undefined,
+  });
+  const search = searchColumns({ ...cur, ...p, venueName: p.venue?.name ?? cur.venueName });
+  if (!searchTextFits(search.searchText)) issues.push({ path: "description", message: SEARCH_TEXT_TOO_LONG });
+  if (issues.length) throw invalid(issues);
 
-      const changed = changedFields(cur, p);
-      if (days.length && (await applyDayPlan(tx, id, days, daysInRange(startDate, endDate), p.capacity))) {
-        changed.push("capacity");
-      }
-      if (!changed.length) return changed;
-
-      await tx
+  const changed = changedFields(cur, p);
+  if (days.length && (await applyDayPlan(s, log, id, days, daysInRange(startDate, endDate), p.capacity))) {
+    changed.push("capacity");
+  }
+  if (changed.length) {
+    const res = await withRetries(log, "festival.update", () =>
+      s.db
         .update(festivals)
         .set({
           title: p.title,
@@ -139,26 +140,47 @@ export async function updateFestival(
           tags: p.tags,
           ...search,
         })
+        .where(and(eq(festivals.id, id), isNull(festivals.cancelledAt))),
+    );
+    // Matched rows are not reported, only changed ones: 0 is a no-op or a cancellation that won.
+    if (res.rowsAffected === 0) {
+      const [now] = await s.db
+        .select({ c: festivals.cancelledAt })
+        .from(festivals)
         .where(eq(festivals.id, id));
-      if (search.searchText !== cur.searchText) {
-        await tx.delete(festivalSearchGrams).where(eq(festivalSearchGrams.festivalId, id));
-        await insertGrams(tx, id, search.searchText);
-      }
-      return changed;
-    }),
-  );
+      if (now?.c) throw cancelledFestival();
+    }
+    if (search.searchText !== cur.searchText) {
+      // Only this festival's postings: no shared row, so a transaction is fine here.
+      await withRetries(log, "festival.grams", () =>
+        s.db.transaction(async (tx) => {
+          await tx.delete(festivalSearchGrams).where(eq(festivalSearchGrams.festivalId, id));
+          await insertGrams(tx, id, search.searchText);
+        }),
+      );
+    }
+  }
   await bumpVersions(s, id, log);
   if (changed.length) log.info("festival updated", { festivalId: id, changed });
   return changed;
 }
 
+const cancelledFestival = () =>
+  new AppError(409, "festival.cancelled", "A cancelled festival cannot be changed");
+
+const NOT_NULL_VIOLATION = /\(errno 1048\)|cannot be null/i;
+
 /**
- * Brings the locked day rows to the target dates and capacities. A day may lose places only down to
- * reserved + held, and may leave the range only when nobody holds a place on it: otherwise 422 and
- * the transaction rolls back. Returns whether anything changed.
+ * Brings the day rows to the target dates and capacities. A day may lose places only down to
+ * reserved + held, and may leave the range only when nobody holds a place on it: otherwise 422.
+ * All resized days change in ONE statement that re-checks each day under its row lock and assigns
+ * NULL to the NOT NULL column where a day would fall below what is taken: strict SQL mode (MySQL 8,
+ * PlanetScale and MariaDB defaults) then fails the whole statement, so either every day changes or
+ * none. Returns whether anything changed.
  */
 async function applyDayPlan(
-  tx: Tx,
+  s: Services,
+  log: Logger,
   festivalId: number,
   current: (typeof festivalDays.$inferSelect)[],
   target: string[],
@@ -168,64 +190,86 @@ async function applyDayPlan(
   const wanted = new Set(target);
   const removed = current.filter((d) => !wanted.has(d.day));
   const taken = removed.filter((d) => d.reserved + d.held > 0);
-  if (taken.length) {
-    throw new AppError(
-      422,
-      "festival.day_has_reservations",
-      "Dates with reservations cannot leave the festival",
-      {
-        details: {
-          days: taken.map((d) => ({ date: d.day, reserved: d.reserved, held: d.held })),
-        },
-      },
-    );
-  }
+  if (taken.length) throw dayHasReservations(taken);
   const capacityOf = (day: string) => (typeof capacity === "number" ? capacity : capacity?.[day]);
   const added = target.filter((d) => !byDay.has(d));
   const resized = current.filter(
     (d) => wanted.has(d.day) && (capacityOf(d.day) ?? d.capacity) !== d.capacity,
   );
-  const below = resized.filter((d) => d.reserved + d.held > (capacityOf(d.day) as number));
-  if (below.length) {
-    throw new AppError(
-      422,
-      "festival.capacity_below_reserved",
-      "Capacity cannot go below the places already taken",
-      {
-        details: {
-          days: below.map((d) => ({
-            date: d.day,
-            capacity: capacityOf(d.day),
-            reserved: d.reserved,
-            held: d.held,
-          })),
-        },
-      },
-    );
+  const below = (rows: typeof current) =>
+    rows.filter((d) => wanted.has(d.day) && d.reserved + d.held > (capacityOf(d.day) ?? d.capacity));
+  if (below(resized).length) throw capacityBelow(below(resized), capacityOf);
+  if (resized.length) {
+    const newCapacity = sql`CASE day ${sql.join(
+      resized.map((d) => sql`WHEN ${d.day} THEN ${capacityOf(d.day) as number} `),
+    )}END`;
+    try {
+      await withRetries(log, "festival.capacity", () =>
+        s.db.execute(sql`
+          UPDATE festival_days SET capacity = IF(reserved + held <= ${newCapacity}, ${newCapacity}, NULL)
+          WHERE festival_id = ${festivalId} AND day IN (${sql.join(
+            resized.map((d) => sql`${d.day}`),
+            sql`, `,
+          )})`),
+      );
+    } catch (err) {
+      if (!NOT_NULL_VIOLATION.test(errorText(err))) throw err;
+      // Reservations took places since we read: report the days as they are now.
+      const now = await s.db.select().from(festivalDays).where(eq(festivalDays.festivalId, festivalId));
+      throw capacityBelow(below(now), capacityOf);
+    }
   }
   if (removed.length) {
-    await tx.delete(festivalDays).where(
+    // Re-checked in the statement: a day that got a reservation since we read it stays.
+    const res = await s.db.delete(festivalDays).where(
       and(
         eq(festivalDays.festivalId, festivalId),
         inArray(
           festivalDays.day,
           removed.map((d) => d.day),
         ),
+        eq(festivalDays.reserved, 0),
+        eq(festivalDays.held, 0),
       ),
     );
+    if (res.rowsAffected < removed.length) {
+      const now = await s.db.select().from(festivalDays).where(eq(festivalDays.festivalId, festivalId));
+      throw dayHasReservations(now.filter((d) => !wanted.has(d.day)));
+    }
   }
   if (added.length) {
-    await tx
+    await s.db
       .insert(festivalDays)
+      .ignore()
       .values(added.map((day) => ({ festivalId, day, capacity: capacityOf(day) as number })));
   }
-  for (const d of resized) {
-    await tx
-      .update(festivalDays)
-      .set({ capacity: capacityOf(d.day) as number })
-      .where(and(eq(festivalDays.festivalId, festivalId), eq(festivalDays.day, d.day)));
-  }
   return removed.length + added.length + resized.length > 0;
+}
+
+const dayHasReservations = (days: (typeof festivalDays.$inferSelect)[]) =>
+  new AppError(422, "festival.day_has_reservations", "Dates with reservations cannot leave the festival", {
+    details: { days: days.map((d) => ({ date: d.day, reserved: d.reserved, held: d.held })) },
+  });
+
+function capacityBelow(
+  days: (typeof festivalDays.$inferSelect)[],
+  capacityOf: (day: string) => number | undefined,
+) {
+  return new AppError(
+    422,
+    "festival.capacity_below_reserved",
+    "Capacity cannot go below the places already taken",
+    {
+      details: {
+        days: days.map((d) => ({
+          date: d.day,
+          capacity: capacityOf(d.day),
+          reserved: d.reserved,
+          held: d.held,
+        })),
+      },
+    },
+  );
 }
 
 /**

@@ -1,8 +1,9 @@
-import { and, asc, count, eq } from "drizzle-orm";
+import { and, asc, count, eq, sql } from "drizzle-orm";
 import { festivalDays, festivals } from "../../db/schema/festivals";
 import { waitlistEntries } from "../../db/schema/sales";
 import { AppError } from "../../lib/errors";
 import type { Logger } from "../../lib/logger";
+import { clearMicroCaches } from "../../lib/micro-cache";
 import { withRetries } from "../../lib/retry";
 import type { Services } from "../../lib/services";
 import { expireDueOffers } from "./expiry";
@@ -23,28 +24,29 @@ export async function updateSalesSettings(
   p: SalesSettings,
   now = new Date(),
 ): Promise<void> {
-  await withRetries(logger, "sales.settings", () =>
-    s.db.transaction(async (tx) => {
-      const [f] = await tx.select().from(festivals).where(eq(festivals.id, festivalId)).for("update");
-      if (!f) throw notFound();
-      const enabled = p.queueEnabled ?? f.queueEnabled;
-      const rate = p.admissionRatePerMinute ?? f.queueRatePerMinute;
-      const restart = enabled && (!f.queueEnabled || rate !== f.queueRatePerMinute);
-      await tx
-        .update(festivals)
-        .set({
-          queueEnabled: enabled,
-          queueRatePerMinute: rate,
-          queueActiveCap: p.activeCap ?? f.queueActiveCap,
-          waitlistOfferMinutes: p.offerMinutes ?? f.waitlistOfferMinutes,
-          ...(restart && {
-            queueOpensAt: now > f.saleOpensAt ? now : null,
-            queueEpoch: f.queueEpoch + 1,
-          }),
-        })
-        .where(eq(festivals.id, festivalId));
-    }),
+  // One statement, no FOR UPDATE: the festival row carries reserved_count, which every reservation
+  // raises, so it must not stay locked across a round trip. The epoch columns are assigned first:
+  // MySQL and MariaDB evaluate a single-table UPDATE's assignments left to right, so they still see
+  // the old switch and rate.
+  const enabled = p.queueEnabled ?? null;
+  const rate = p.admissionRatePerMinute ?? null;
+  const restart = sql`COALESCE(${enabled}, queue_enabled) AND (NOT queue_enabled OR COALESCE(${rate}, queue_rate_per_minute) <> queue_rate_per_minute)`;
+  const res = await withRetries(logger, "sales.settings", () =>
+    s.db.execute(sql`
+      UPDATE festivals SET
+        queue_opens_at = IF(${restart}, IF(${now} > sale_opens_at, ${now}, NULL), queue_opens_at),
+        queue_epoch = IF(${restart}, queue_epoch + 1, queue_epoch),
+        queue_enabled = COALESCE(${enabled}, queue_enabled),
+        queue_rate_per_minute = COALESCE(${rate}, queue_rate_per_minute),
+        queue_active_cap = COALESCE(${p.activeCap ?? null}, queue_active_cap),
+        waitlist_offer_minutes = COALESCE(${p.offerMinutes ?? null}, waitlist_offer_minutes)
+      WHERE id = ${festivalId}`),
   );
+  if (res.rowsAffected === 0) {
+    const [f] = await s.db.select({ id: festivals.id }).from(festivals).where(eq(festivals.id, festivalId));
+    if (!f) throw notFound();
+  }
+  clearMicroCaches();
   logger.info("sales settings changed", { festivalId, ...p });
 }
 

@@ -1,4 +1,4 @@
-import { and, count, desc, eq, lt } from "drizzle-orm";
+import { and, count, desc, eq, lt, sql } from "drizzle-orm";
 import { festivalDays, festivals } from "../../db/schema/festivals";
 import { reservationUserTotals } from "../../db/schema/reservations";
 import { type WaitlistEntry, waitlistEntries } from "../../db/schema/sales";
@@ -59,8 +59,7 @@ const liveEntry = (festivalId: number, userId: number, day: string) =>
 
 /**
  * Joins the line of a day that cannot serve `quantity` now. One live entry per user and day (the
- * unique index): joining again answers that entry. The day row is locked while deciding, so a
- * cancellation either ran before (its free places were counted here) or runs after (and sees us).
+ * unique index): joining again answers that entry.
  */
 export async function joinWaitlist(
   s: Services,
@@ -115,43 +114,35 @@ export async function joinWaitlist(
     });
   }
 
-  const result = await withRetries(logger, "waitlist.join", () =>
-    s.db.transaction(async (tx) => {
-      const [d] = await tx
-        .select()
-        .from(festivalDays)
-        .where(and(eq(festivalDays.festivalId, festivalId), eq(festivalDays.day, day)))
-        .for("update");
-      if (!d)
-        throw new AppError(422, "waitlist.invalid_day", "The festival has no places to sell on this day", {
-          details: { day },
-        });
-      const [existing] = await tx
-        .select()
-        .from(waitlistEntries)
-        .where(liveEntry(festivalId, userId, day));
-      if (existing) return { entry: existing, created: false };
-      const remaining = d.capacity - d.reserved - d.held;
-      if (remaining >= quantity) {
-        throw new AppError(409, "waitlist.places_available", "Places are available: reserve them directly", {
-          details: {
-            day,
-            remaining,
-          },
-        });
-      }
-      const inserted = await tx
-        .insert(waitlistEntries)
-        .ignore()
-        .values({ festivalId, userId, day, quantity, status: "waiting", live: 1, createdAt: now });
-      const [entry] = await tx
-        .select()
-        .from(waitlistEntries)
-        .where(liveEntry(festivalId, userId, day));
-      if (!entry) throw new Error("waitlist entry vanished after insert");
-      return { entry, created: inserted.rowsAffected === 1 };
-    }),
+  // One statement decides and inserts: INSERT ... SELECT reads the day row under a lock that lasts
+  // this statement only (never a round trip), so a cancellation either committed before (its freed
+  // places count here and we refuse) or runs after (and its offer sees this entry).
+  const inserted = await withRetries(logger, "waitlist.join", () =>
+    s.db.execute(sql`
+      INSERT IGNORE INTO waitlist_entries (festival_id, user_id, day, quantity, held_quantity, status, live, created_at, updated_at)
+      SELECT ${festivalId}, ${userId}, d.day, ${quantity}, 0, 'waiting', 1, ${now}, ${now}
+      FROM festival_days d
+      WHERE d.festival_id = ${festivalId} AND d.day = ${day} AND d.capacity - d.reserved - d.held < ${quantity}`),
   );
+  const [entry] = await s.db
+    .select()
+    .from(waitlistEntries)
+    .where(liveEntry(festivalId, userId, day));
+  const result = entry
+    ? { entry, created: inserted.rowsAffected === 1 }
+    : await (async () => {
+        const [d] = await s.db
+          .select()
+          .from(festivalDays)
+          .where(and(eq(festivalDays.festivalId, festivalId), eq(festivalDays.day, day)));
+        if (!d)
+          throw new AppError(422, "waitlist.invalid_day", "The festival has no places to sell on this day", {
+            details: { day },
+          });
+        throw new AppError(409, "waitlist.places_available", "Places are available: reserve them directly", {
+          details: { day, remaining: d.capacity - d.reserved - d.held },
+        });
+      })();
   if (result.created) logger.info("waitlist joined", { festivalId, day, quantity, entryId: result.entry.id });
   return { entry: await toView(s, result.entry), created: result.created };
 }

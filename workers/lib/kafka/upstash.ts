@@ -89,7 +89,8 @@ export function createUpstashKafka(cfg: KafkaConfig): KafkaLog {
       const count = (await topics(timeoutMs))[topic] ?? 0;
       const wanted = Array.from({ length: count }, (_, partition) => ({ topic, partition }));
       const latest = count
-        ? ((await call<{ partition: number; offset: number }[]>(["offsets", "latest"], wanted, timeoutMs)) ?? [])
+        ? ((await call<{ partition: number; offset: number }[]>(["offsets", "latest"], wanted, timeoutMs)) ??
+          [])
         : [];
       return new Map(latest.map((o) => [o.partition, o.offset]));
     },
