@@ -26,7 +26,8 @@ export async function startBenchEnv(): Promise<BenchEnv> {
   await stack.start();
   const vars = { ...stack.bindings, JWT_SECRET: randomSecret(), CHECKIN_SECRET: randomSecret() };
   const ports = { app: await freePort(), hello: await freePort() };
-  // --test-scheduled: a benchmark fires the cron jobs (chat consumer) through /__scheduled.
+  // --test-scheduled: a benchmark fires the cron jobs (chat consumer) through /cdn-cgi/handler/scheduled
+  // (/__scheduled would be answered by the web app's SPA fallback).
   const app = await wranglerDev({ port: ports.app, work, vars, args: ["--test-scheduled"] });
   const hello = await wranglerDev({ port: ports.hello, work, args: ["-c", "bench/hello/wrangler.toml"] });
   const appUrl = `http://127.0.0.1:${ports.app}`;

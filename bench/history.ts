@@ -129,7 +129,7 @@ export async function run(env: BenchEnv) {
   });
   // The consumer is a cron job: fire it now and again before each invocation's budget runs out.
   const fire = () =>
-    fetch(`${env.appUrl}/__scheduled?cron=${encodeURIComponent("* * * * *")}`).catch(() => {});
+    fetch(`${env.appUrl}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent("* * * * *")}`).catch(() => {});
   void fire();
   const cron = setInterval(() => void fire(), 45_000);
   const results: PhaseResult[] = [];

@@ -107,9 +107,10 @@ async function main() {
     },
   );
   const base = `http://127.0.0.1:${port}`;
-  // Miniflare does not fire cron triggers by itself: call the scheduled handler on a timer.
+  // Miniflare does not fire cron triggers by itself: call the scheduled handler on a timer. Not through
+  // /__scheduled: with the web app's [assets] that path is answered by the SPA fallback, never the Worker.
   const cron = setInterval(() => {
-    fetch(`${base}/__scheduled?cron=${encodeURIComponent("* * * * *")}`).catch(() => {});
+    fetch(`${base}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent("* * * * *")}`).catch(() => {});
   }, 60_000);
   setTimeout(() => {
     log(`Web app     ${base}/`);
