@@ -1,6 +1,8 @@
 import { createUpstashKafka } from "./upstash";
 import { createV2Kafka } from "./v2";
 
+export { nextOffsets } from "./offsets";
+
 /**
  * The chat's log: the room objects produce to it, the consumer job reads it into DynamoDB. Both speak
  * to Kafka over HTTP (Workers have no TCP Kafka client), through this interface, so the REST dialect
@@ -68,17 +70,6 @@ export interface KafkaConsumer {
   close(): Promise<void>;
   /** Where the member lives once it exists (v2: its base_uri), for dropConsumer after a crash. */
   readonly ref: string | undefined;
-}
-
-/** The next offset to read per partition once `records` are done (what Kafka itself stores). */
-export function nextOffsets(records: readonly KafkaRecord[]) {
-  const next = new Map<string, { topic: string; partition: number; offset: number }>();
-  for (const r of records) {
-    const key = `${r.topic}/${r.partition}`;
-    const offset = Math.max(next.get(key)?.offset ?? 0, r.offset + 1);
-    next.set(key, { topic: r.topic, partition: r.partition, offset });
-  }
-  return [...next.values()];
 }
 
 export function kafkaConfig(env: Env): KafkaConfig {

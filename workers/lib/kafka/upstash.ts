@@ -1,6 +1,7 @@
 import { KafkaError } from "./error";
 import { basicAuth, kafkaFetch } from "./http";
-import { type KafkaConfig, type KafkaLog, type KafkaRecord, nextOffsets } from "./index";
+import type { KafkaConfig, KafkaLog, KafkaRecord } from "./index";
+import { nextOffsets } from "./offsets";
 
 /**
  * KafkaLog in Upstash's Kafka REST dialect: `produce`, `consume/{group}/{instance}`, `commit/...`,

@@ -1,6 +1,7 @@
 import { KafkaError } from "./error";
 import { base64ToUtf8, basicAuth, kafkaFetch, utf8ToBase64 } from "./http";
-import { type KafkaConfig, type KafkaConsumer, type KafkaLog, type KafkaRecord, nextOffsets } from "./index";
+import type { KafkaConfig, KafkaConsumer, KafkaLog, KafkaRecord } from "./index";
+import { nextOffsets } from "./offsets";
 
 /**
  * KafkaLog in the Confluent REST Proxy API v2, which Confluent's REST Proxy, Aiven's Karapace and
