@@ -1,6 +1,16 @@
-import type { Browser } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { adminToken, launch, newPage, seriousA11yViolations, unique, WAIT } from "./helpers.ts";
+import {
+  adminToken,
+  apiUser,
+  createFestival,
+  launch,
+  newPage,
+  reserve,
+  seriousA11yViolations,
+  unique,
+  WAIT,
+} from "./helpers.ts";
 
 let browser: Browser;
 beforeAll(async () => {
@@ -9,6 +19,17 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
 });
+
+async function signIn(page: Page, who: { email: string; password: string }) {
+  await page.goto("/signin");
+  await page.getByLabel("이메일").fill(who.email);
+  await page.getByLabel("비밀번호").fill(who.password);
+  await page.getByRole("button", { name: "로그인" }).last().click();
+  await page.getByRole("link", { name: "관리" }).waitFor(WAIT);
+}
+
+const nextDay = (day: string) =>
+  new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 
 test("an admin creates a festival in the dashboard and it appears in search", async () => {
   const admin = await adminToken();
@@ -41,6 +62,92 @@ test("an admin creates a festival in the dashboard and it appears in search", as
 
   await page.goto("/admin/check-in");
   await page.getByLabel("입장 코드").waitFor(WAIT);
+  await expect(seriousA11yViolations(page)).resolves.toEqual([]);
+  await context.close();
+});
+
+test("an admin edits a festival's title and adds a day, then cancels it after confirming", async () => {
+  const admin = await adminToken();
+  const word = `edit${unique()}`;
+  const festival = await createFestival(admin.token, `고칠 축제 ${word}`);
+  const lastDay = festival.days.at(-1)?.date ?? "";
+  const added = nextDay(lastDay);
+  const { page, context } = await newPage(browser, { width: 1280, height: 900 });
+  await signIn(page, admin);
+  await page.getByRole("link", { name: "관리" }).click();
+  await page.getByLabel("찾을 축제 (이름, 태그)").fill(word);
+  await page.getByRole("button", { name: "검색" }).click();
+  await page.getByRole("link", { name: `편집 고칠 축제 ${word}` }).click();
+  await expect(page.getByLabel("제목").inputValue()).resolves.toBe(`고칠 축제 ${word}`);
+  await expect(seriousA11yViolations(page)).resolves.toEqual([]);
+
+  const title = `고친 축제 ${word}`;
+  await page.getByLabel("제목").fill(title);
+  // One more day at the end, with its own capacity.
+  await page.getByLabel("종료일").fill(added);
+  await page.locator("table.days tbody tr").nth(2).getByRole("spinbutton").fill("50");
+  await page.getByRole("button", { name: "변경 저장" }).click();
+  await page.getByText("저장했습니다.").waitFor(WAIT);
+
+  await page.getByRole("link", { name: "축제 페이지 보기" }).click();
+  await page.getByRole("heading", { name: title }).waitFor(WAIT);
+  await page.getByTestId(`remaining-${added}`).getByText("50 / 50").waitFor(WAIT);
+
+  // Cancelling asks first; stepping back changes nothing.
+  await page.getByRole("link", { name: "축제 편집" }).click();
+  await page.getByRole("button", { name: "이 축제 취소하기" }).click();
+  await page.getByRole("button", { name: "돌아가기" }).click();
+  await page.getByRole("button", { name: "이 축제 취소하기" }).click();
+  await page.getByLabel("취소 사유 (선택)").fill("태풍 예보");
+  await expect(seriousA11yViolations(page)).resolves.toEqual([]);
+  await page.getByRole("button", { name: "예, 축제를 취소합니다" }).click();
+  await page.getByText("취소된 축제입니다. 더 이상 바꿀 수 없습니다.").waitFor(WAIT);
+  await expect(page.getByRole("button", { name: "변경 저장" }).isDisabled()).resolves.toBe(true);
+
+  await page.getByRole("link", { name: "축제 페이지 보기" }).click();
+  await page.getByRole("heading", { name: title }).waitFor(WAIT);
+  await page.getByTestId("festival-cancelled").waitFor(WAIT);
+  await page.locator(".badge-cancelled", { hasText: "취소됨" }).waitFor(WAIT);
+  await expect(page.getByRole("button", { name: "예약하기" }).count()).resolves.toBe(0);
+  await context.close();
+});
+
+test("at the gate a scanner types each code and Enter; the field clears and keeps focus for the next", async () => {
+  const admin = await adminToken();
+  const festival = await createFestival(admin.token, `입장 축제 ${unique()}`);
+  const day = festival.days[0]?.date ?? "";
+  const codes: string[] = [];
+  for (const name of ["하나", "두리"]) {
+    const { checkInCode } = await reserve(await apiUser(name), festival.id, day, 2);
+    codes.push(checkInCode ?? "");
+  }
+  const [first = "", second = ""] = codes;
+  const { page, context } = await newPage(browser);
+  await signIn(page, admin);
+  await page.goto(`/admin/check-in?festival=${festival.id}`);
+  const field = page.getByLabel("입장 코드");
+  const focused = () => field.evaluate((el) => el === document.activeElement);
+  const result = page.getByTestId("checkin-result");
+  // The festival came with the link, so the scanner can start: the code field has the focus.
+  await expect.poll(focused, WAIT).toBe(true);
+
+  // A scanner is a keyboard: the characters, then Enter.
+  await page.keyboard.type(first);
+  await page.keyboard.press("Enter");
+  await result.getByText("입장 확인되었습니다.").waitFor(WAIT);
+  await expect(field.inputValue()).resolves.toBe("");
+  await expect(focused()).resolves.toBe(true);
+
+  await page.keyboard.type(second);
+  await page.keyboard.press("Enter");
+  await result.getByText(second).waitFor(WAIT);
+  await expect(result.locator(".success").count()).resolves.toBe(1);
+
+  // The first code again: refused, in Korean, and the earlier checks stay listed below.
+  await page.keyboard.type(first);
+  await page.keyboard.press("Enter");
+  await result.getByText("이미 입장한 코드입니다.").waitFor(WAIT);
+  await expect(page.locator(".checkin-log li").count()).resolves.toBe(2);
   await expect(seriousA11yViolations(page)).resolves.toEqual([]);
   await context.close();
 });

@@ -1,6 +1,15 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { adminToken, createFestival, launch, newPage, signUpInBrowser, unique, WAIT } from "./helpers.ts";
+import {
+  adminToken,
+  createFestival,
+  launch,
+  newPage,
+  seedChat,
+  signUpInBrowser,
+  unique,
+  WAIT,
+} from "./helpers.ts";
 
 let browser: Browser;
 beforeAll(async () => {
@@ -59,4 +68,51 @@ test("two people chat live; one drops offline and comes back to exactly the miss
   await a.page.locator(".messages li", { hasText: "다시 왔어요" }).waitFor(WAIT);
   await a.context.close();
   await b.context.close();
+});
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+test("history loads upward as you scroll, page by page, and the lines being read stay in place", async () => {
+  const admin = await adminToken();
+  const festival = await createFestival(admin.token, `기록 축제 ${unique()}`);
+  // 120 lines: the welcome frame brings the last 50, then two pages of history (50, then 20).
+  await seedChat(festival.id, 120);
+  const { page, context } = await newPage(browser);
+  await signUpInBrowser(page, "다은");
+  await page.goto(`/festivals/${festival.id}/chat`);
+  await page.getByTestId("chat-status").getByText("연결됨").waitFor(WAIT);
+  await expect(seqs(page)).resolves.toEqual(range(71, 120));
+  // It opens at the newest line.
+  await page.locator('.messages li[data-seq="120"]').waitFor(WAIT);
+  const inView = (seq: number) =>
+    page.locator(`.messages li[data-seq="${seq}"]`).evaluate((li) => {
+      const box = (li.parentElement as HTMLElement).getBoundingClientRect();
+      const r = li.getBoundingClientRect();
+      return r.top >= box.top && r.bottom <= box.bottom;
+    });
+  await expect(inView(120)).resolves.toBe(true);
+
+  const list = page.locator(".messages");
+  for (const [top, loaded] of [
+    [71, 21],
+    [21, 1],
+  ] as const) {
+    // Scrolling to the top brings the page before it, with no click.
+    await list.evaluate((el) => {
+      el.scrollTop = 0;
+    });
+    await page.locator(`.messages li[data-seq="${loaded}"]`).waitFor(WAIT);
+    // The line that was on top is still on screen: the new page went above it, not over it.
+    await expect(inView(top)).resolves.toBe(true);
+    await expect(list.evaluate((el) => el.scrollTop)).resolves.toBeGreaterThan(0);
+  }
+  // All of it, each line once and in order, and nothing older left to ask for.
+  await expect(seqs(page)).resolves.toEqual(range(1, 120));
+  await expect(messageTexts(page)).resolves.toEqual(range(1, 120).map((n) => `기록 ${n}`));
+  await expect(page.locator(".messages li.older").count()).resolves.toBe(0);
+
+  // Sending from up there brings the view back down to one's own line.
+  await send(page, "처음부터 다 읽었어요");
+  await expect(inView(121)).resolves.toBe(true);
+  await context.close();
 });

@@ -33,7 +33,7 @@ async function post<T>(path: string, body: unknown, token?: string): Promise<T> 
     body: JSON.stringify(body),
   });
   if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
+  return (res.status === 204 ? undefined : await res.json()) as T;
 }
 
 export async function adminToken(): Promise<{ email: string; password: string; token: string }> {
@@ -69,6 +69,53 @@ export async function createFestival(token: string, title: string, extra: Record
     },
     token,
   );
+}
+
+/** A user made through the API, for the people a test needs around the one in the browser. */
+export async function apiUser(nickname: string): Promise<string> {
+  const { tokens } = await post<{ tokens: { accessToken: string } }>("/v1/auth/signup", {
+    email: `api-${unique()}@example.com`,
+    password: "festival-2026",
+    nickname,
+  });
+  return tokens.accessToken;
+}
+
+export async function reserve(token: string, festivalId: number, day: string, quantity: number) {
+  return post<{ id: number; checkInCode: string | null }>(
+    `/v1/festivals/${festivalId}/reservations`,
+    { day, quantity },
+    token,
+  );
+}
+
+/**
+ * `count` chat lines "기록 1".."기록 N", in that seq order, sent over the room's WebSocket the way the
+ * app sends them. A user's send bucket holds 20 lines, so each 20 come from a new user, one user
+ * after another (sequential, so seq n is line n).
+ */
+export async function seedChat(festivalId: number, count: number) {
+  const url = new URL(`/v1/festivals/${festivalId}/chat`, appUrl());
+  url.protocol = "ws:";
+  for (let from = 1; from <= count; from += 20) {
+    const token = await apiUser(`기록${from}`);
+    await post(`/v1/festivals/${festivalId}/chat/members`, undefined, token);
+    const ws = new WebSocket(url, ["somsom.chat.v1", `bearer.${token}`]);
+    const lines = Array.from({ length: Math.min(20, count - from + 1) }, (_, i) => `기록 ${from + i}`);
+    await new Promise<void>((resolve, reject) => {
+      let acked = 0;
+      ws.onerror = () => reject(new Error("seedChat: socket error"));
+      ws.onmessage = (e) => {
+        const frame = JSON.parse(String(e.data)) as { type: string; code?: string };
+        if (frame.type === "welcome")
+          for (const [i, text] of lines.entries())
+            ws.send(JSON.stringify({ type: "send", clientMsgId: `seed-${from + i}`, text }));
+        if (frame.type === "error") reject(new Error(`seedChat: ${frame.code}`));
+        if (frame.type === "ack" && ++acked === lines.length) resolve();
+      };
+    });
+    ws.close();
+  }
 }
 
 /** Signs up through the form, as a person would. */

@@ -95,11 +95,19 @@ try {
   );
   const user = { email: "jisoo@example.com", password: "festival-2026", nickname: "지수" };
   const { tokens } = await api<{ tokens: { accessToken: string } }>("/v1/auth/signup", user);
-  await api(
-    `/v1/festivals/${festival.id}/reservations`,
-    { day: festival.days[0]?.date, quantity: 2 },
-    tokens.accessToken,
-  );
+  // Two reservations: the phone picture of the gate checks one code in, the desktop one the other.
+  const codes: string[] = [];
+  for (const [day, quantity] of [
+    [festival.days[0]?.date, 2],
+    [festival.days[1]?.date, 1],
+  ] as const) {
+    const r = await api<{ checkInCode: string }>(
+      `/v1/festivals/${festival.id}/reservations`,
+      { day, quantity },
+      tokens.accessToken,
+    );
+    codes.push(r.checkInCode);
+  }
 
   const pages: [string, string, "guest" | "user" | "admin", (p: Page) => Promise<unknown>][] = [
     ["festivals", "/", "guest", (p) => p.locator(".cards > li").first().waitFor()],
@@ -112,7 +120,16 @@ try {
     ],
     ["signin", "/signin", "guest", (p) => p.getByLabel("이메일").waitFor()],
     ["signup", "/signup", "guest", (p) => p.getByLabel("닉네임").waitFor()],
-    ["me", "/me", "user", (p) => p.getByRole("img", { name: /입장 코드/ }).waitFor()],
+    [
+      "me",
+      "/me",
+      "user",
+      (p) =>
+        p
+          .getByRole("img", { name: /입장 코드/ })
+          .first()
+          .waitFor(),
+    ],
     [
       "chat",
       `/festivals/${festival.id}/chat`,
@@ -120,7 +137,7 @@ try {
       (p) => p.getByTestId("chat-status").getByText("연결됨").waitFor(),
     ],
     ["inbox", "/inbox", "user", (p) => p.locator(".cards > li").first().waitFor()],
-    ["admin", "/admin", "admin", (p) => p.getByLabel("제목").waitFor()],
+    ["admin", "/admin", "admin", (p) => p.locator(".admin-list li").first().waitFor()],
     [
       "sales",
       `/admin/festivals/${festival.id}/sales`,
@@ -128,7 +145,24 @@ try {
       // A few polls in, so the charts have lines.
       (p) => p.locator('.chart[data-samples="4"]').first().waitFor(),
     ],
-    ["check-in", "/admin/check-in", "admin", (p) => p.getByLabel("입장 코드").waitFor()],
+    [
+      "festival-edit",
+      `/admin/festivals/${festival.id}`,
+      "admin",
+      (p) => p.getByRole("button", { name: "이 축제 취소하기" }).waitFor(),
+    ],
+    [
+      "check-in",
+      `/admin/check-in?festival=${festival.id}`,
+      "admin",
+      // A scanner's input: the code and Enter, so the picture shows a gate's answer.
+      async (p) => {
+        await p.getByLabel("입장 코드").focus();
+        await p.keyboard.type(codes.shift() ?? "");
+        await p.keyboard.press("Enter");
+        await p.getByTestId("checkin-result").locator("p").waitFor();
+      },
+    ],
     ["api-docs", "/v1/docs", "guest", (p) => p.locator(".swagger-ui .info").waitFor()],
   ];
   for (const [width, label] of [

@@ -2,10 +2,12 @@ import type { JSX } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { restoreSession, sessionStore, signOut } from "./api/client";
 import { setLang, useT } from "./i18n";
-import { AdminPage, CheckInPage } from "./pages/admin";
+import { AdminPage } from "./pages/admin";
 import { AuthPage } from "./pages/auth";
 import { ChatPage } from "./pages/chat";
+import { CheckInPage } from "./pages/check-in";
 import { FestivalPage } from "./pages/festival";
+import { FestivalEditPage } from "./pages/festival-edit";
 import { FestivalsPage } from "./pages/festivals";
 import { InboxPage, unreadStore, useUnreadPolling } from "./pages/inbox";
 import { MePage } from "./pages/me";
@@ -25,6 +27,7 @@ const ROUTES: [string, (p: Params) => JSX.Element][] = [
   ["/signup", () => <AuthPage mode="signup" key="signup" />],
   ["/admin", () => <AdminPage />],
   ["/admin/check-in", () => <CheckInPage />],
+  ["/admin/festivals/:id", (p) => <FestivalEditPage id={Number(p.id)} key={p.id} />],
   ["/admin/festivals/:id/sales", (p) => <SalesPage id={Number(p.id)} key={p.id} />],
 ];
 

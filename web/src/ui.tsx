@@ -1,7 +1,7 @@
 import type { ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "./api/client";
-import { errorText, useT } from "./i18n";
+import { errorText, type MessageKey, useT } from "./i18n";
 
 /** The page title takes focus after navigation, so screen readers announce the new page. */
 export function PageTitle(props: { children: ComponentChildren }) {
@@ -66,3 +66,32 @@ export const formatDateTime = (iso: string, lang: string) =>
     dateStyle: "medium",
     timeStyle: "short",
   });
+
+/** datetime-local wants local "YYYY-MM-DDTHH:mm". */
+export const localInput = (d: Date) =>
+  new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+
+/** A labelled input: every form control has a visible label screen readers read. */
+export function Field(props: {
+  id: string;
+  label: MessageKey;
+  value: string;
+  onInput: (v: string) => void;
+  type?: "text" | "number" | "date" | "datetime-local";
+  required?: boolean;
+}) {
+  const t = useT();
+  return (
+    <div class="field">
+      <label for={props.id}>{t(props.label)}</label>
+      <input
+        id={props.id}
+        // Preact types each input type separately; a union of them does not narrow, so name one.
+        type={(props.type ?? "text") as "text"}
+        required={props.required ?? true}
+        value={props.value}
+        onInput={(e) => props.onInput(e.currentTarget.value)}
+      />
+    </div>
+  );
+}

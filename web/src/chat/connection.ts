@@ -4,7 +4,7 @@ import type {
   OnlineUser,
   ServerFrame,
 } from "../../../durable-objects/chat-room/contract/protocol";
-import { api, call, sessionStore } from "../api/client";
+import { ApiError, api, call, sessionStore } from "../api/client";
 import { createStore } from "../store";
 
 export type { ChatMessage, OnlineUser };
@@ -23,6 +23,8 @@ export interface ChatState {
   typing: { userId: number; nickname: string; until: number }[];
   /** Whether older history exists before the first message held. */
   hasOlder: boolean;
+  /** A page of older history is on its way: the list does not ask for the same page twice. */
+  loadingOlder: boolean;
   /** The last chat error frame (rate limit, too long…), for the page to say. */
   error?: { code: string; message: string };
 }
@@ -43,6 +45,7 @@ export class ChatConnection {
     online: [],
     typing: [],
     hasOlder: false,
+    loadingOlder: false,
   });
   private ws?: WebSocket;
   private closed = false;
@@ -204,16 +207,27 @@ export class ChatConnection {
     this.patch({ messages: this.merge(got) });
   }
 
+  /**
+   * The page of history just before the first message held. It merges by seq like everything else,
+   * so a page that overlaps a resume or a live message cannot repeat one.
+   */
   async loadOlder() {
-    const first = this.state.get().messages[0]?.seq;
-    const page = await call(() =>
-      api.GET("/v1/festivals/{id}/messages", {
-        params: { path: { id: this.festivalId }, query: { before: first, limit: 50 } },
-      }),
-    );
-    // The OpenAPI document marks ChatMessage nullable (it is reused as a room's nullable lastMessage).
-    const items = page.items.filter((m): m is ChatMessage => m !== null);
-    this.patch({ messages: this.merge(items), hasOlder: page.nextCursor !== null });
+    const { hasOlder, loadingOlder, messages } = this.state.get();
+    if (!hasOlder || loadingOlder) return;
+    this.patch({ loadingOlder: true });
+    try {
+      const page = await call(() =>
+        api.GET("/v1/festivals/{id}/messages", {
+          params: { path: { id: this.festivalId }, query: { before: messages[0]?.seq, limit: 50 } },
+        }),
+      );
+      // The OpenAPI document marks ChatMessage nullable (it is reused as a room's nullable lastMessage).
+      const items = page.items.filter((m): m is ChatMessage => m !== null);
+      this.patch({ messages: this.merge(items), hasOlder: page.nextCursor !== null, loadingOlder: false });
+    } catch (err) {
+      const e = err instanceof ApiError ? err : new ApiError(0, { code: "unknown" });
+      this.patch({ loadingOlder: false, error: { code: e.code, message: e.message } });
+    }
   }
 
   send(text: string) {

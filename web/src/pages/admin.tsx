@@ -1,42 +1,17 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, call, type Schemas } from "../api/client";
-import { type MessageKey, useT } from "../i18n";
+import { useT } from "../i18n";
 import { Link } from "../router";
-import { ErrorNote, PageTitle } from "../ui";
+import { ErrorNote, Field, localInput, PageTitle, useLoad } from "../ui";
+import { FestivalFields, type FestivalForm, splitTags } from "./festival-form";
+import { StatusBadge } from "./festivals";
 
 const inDays = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
-/** datetime-local wants local "YYYY-MM-DDTHH:mm". */
-const localInput = (d: Date) =>
-  new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
-
-function Field(props: {
-  id: string;
-  label: MessageKey;
-  value: string;
-  onInput: (v: string) => void;
-  type?: "text" | "number" | "date" | "datetime-local";
-  required?: boolean;
-}) {
-  const t = useT();
-  return (
-    <div class="field">
-      <label for={props.id}>{t(props.label)}</label>
-      <input
-        id={props.id}
-        // Preact types each input type separately; a union of them does not narrow, so name one.
-        type={(props.type ?? "text") as "text"}
-        required={props.required ?? true}
-        value={props.value}
-        onInput={(e) => props.onInput(e.currentTarget.value)}
-      />
-    </div>
-  );
-}
 
 /** Organisers: create a festival (its days follow from the dates and the daily capacity). */
 export function AdminPage() {
   const t = useT();
-  const [form, setForm] = useState({
+  const [form, setForm] = useState<FestivalForm & { capacity: string }>({
     title: "",
     description: "",
     category: "festival",
@@ -53,7 +28,7 @@ export function AdminPage() {
   });
   const [created, setCreated] = useState<Schemas["Festival"]>();
   const [error, setError] = useState<unknown>();
-  const set = (k: keyof typeof form) => (v: string) => setForm({ ...form, [k]: v });
+  const set = (k: keyof typeof form) => (v: string) => setForm((f) => ({ ...f, [k]: v }));
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -74,10 +49,7 @@ export function AdminPage() {
             saleOpensAt: new Date(form.saleOpensAt).toISOString(),
             saleClosesAt: new Date(form.saleClosesAt).toISOString(),
             imageUrl: null,
-            tags: form.tags
-              .split(",")
-              .map((s) => s.trim())
-              .filter(Boolean),
+            tags: splitTags(form.tags),
           },
         }),
       );
@@ -96,55 +68,15 @@ export function AdminPage() {
       </p>
       <form class="admin-form" onSubmit={submit}>
         <h2>{t("admin.create")}</h2>
-        <Field id="f-title" label="admin.titleKo" value={form.title} onInput={set("title")} />
-        <div class="field">
-          <label for="f-description">{t("admin.description")}</label>
-          <textarea
-            id="f-description"
-            value={form.description}
-            onInput={(e) => set("description")(e.currentTarget.value)}
+        <FestivalFields form={form} set={set}>
+          <Field
+            id="f-capacity"
+            label="admin.capacity"
+            type="number"
+            value={form.capacity}
+            onInput={set("capacity")}
           />
-        </div>
-        <Field id="f-category" label="admin.category" value={form.category} onInput={set("category")} />
-        <Field id="f-region" label="admin.region" value={form.region} onInput={set("region")} />
-        <Field id="f-venue" label="admin.venue" value={form.venue} onInput={set("venue")} />
-        <Field
-          id="f-start"
-          label="admin.startDate"
-          type="date"
-          value={form.startDate}
-          onInput={set("startDate")}
-        />
-        <Field id="f-end" label="admin.endDate" type="date" value={form.endDate} onInput={set("endDate")} />
-        <Field
-          id="f-capacity"
-          label="admin.capacity"
-          type="number"
-          value={form.capacity}
-          onInput={set("capacity")}
-        />
-        <Field
-          id="f-limit"
-          label="admin.perUserLimit"
-          type="number"
-          value={form.perUserLimit}
-          onInput={set("perUserLimit")}
-        />
-        <Field
-          id="f-opens"
-          label="admin.saleOpensAt"
-          type="datetime-local"
-          value={form.saleOpensAt}
-          onInput={set("saleOpensAt")}
-        />
-        <Field
-          id="f-closes"
-          label="admin.saleClosesAt"
-          type="datetime-local"
-          value={form.saleClosesAt}
-          onInput={set("saleClosesAt")}
-        />
-        <Field id="f-tags" label="admin.tags" value={form.tags} onInput={set("tags")} required={false} />
+        </FestivalFields>
         <button type="submit">{t("admin.create")}</button>
         <ErrorNote error={error} />
         <div aria-live="polite">
@@ -156,41 +88,67 @@ export function AdminPage() {
         </div>
       </form>
       {created && (
-        <p>
+        <p class="links">
           <Link href={`/admin/festivals/${created.id}/sales`}>
             {t("admin.sales")} #{created.id}
           </Link>
+          <Link href={`/admin/festivals/${created.id}`}>
+            {t("admin.edit")} #{created.id}
+          </Link>
         </p>
       )}
-      <SalesLookup />
+      <FestivalAdminList version={created?.id ?? 0} />
     </section>
   );
 }
 
-function SalesLookup() {
+/** The festivals, found by text like the public search, each with its editor and its sale-day view. */
+function FestivalAdminList(props: { version: number }) {
   const t = useT();
-  const [id, setId] = useState("");
-  const n = Number(id);
+  const [draft, setDraft] = useState("");
+  const [q, setQ] = useState("");
+  const { data, error } = useLoad(
+    () => call(() => api.GET("/v1/festivals", { params: { query: { q: q || undefined, limit: 20 } } })),
+    [q, props.version],
+  );
   return (
-    <div>
-      <div class="field">
-        <label for="sales-festival">{t("admin.festivalId")}</label>
-        <input
-          id="sales-festival"
-          type="number"
-          min={1}
-          value={id}
-          onInput={(e) => setId(e.currentTarget.value)}
-        />
-      </div>
-      {n > 0 && (
-        <p>
-          <Link href={`/admin/festivals/${n}/sales`}>
-            {t("admin.sales")} #{n}
-          </Link>
-        </p>
-      )}
-    </div>
+    <section class="admin-festivals" aria-labelledby="admin-festivals">
+      <h2 id="admin-festivals">{t("admin.festivals")}</h2>
+      <form
+        class="search"
+        aria-label={t("admin.festivals")}
+        onSubmit={(e) => {
+          e.preventDefault();
+          setQ(draft.trim());
+        }}
+      >
+        <label for="admin-q">{t("admin.find")}</label>
+        <div class="row">
+          <input id="admin-q" type="search" value={draft} onInput={(e) => setDraft(e.currentTarget.value)} />
+          <button type="submit">{t("list.search")}</button>
+        </div>
+      </form>
+      <ErrorNote error={error} />
+      <ul class="admin-list">
+        {data?.items.map((f) => (
+          <li key={f.id}>
+            <span class="muted">#{f.id}</span> {f.title}{" "}
+            <StatusBadge status={f.status} cancelled={f.cancelled} />
+            <span class="actions">
+              {/* The title in each link's name: a screen reader's link list tells them apart. */}
+              <Link href={`/admin/festivals/${f.id}`}>
+                {t("admin.edit")}
+                <span class="visually-hidden"> {f.title}</span>
+              </Link>
+              <Link href={`/admin/festivals/${f.id}/sales`}>
+                {t("sales.title")}
+                <span class="visually-hidden"> {f.title}</span>
+              </Link>
+            </span>
+          </li>
+        ))}
+      </ul>
+    </section>
   );
 }
 
@@ -254,55 +212,5 @@ export function SalesSettings(props: { festivalId: number; current?: Schemas["Sa
           : ""}
       </p>
     </form>
-  );
-}
-
-/** The gate: a typed (or scanner-typed) check-in code for a festival. */
-export function CheckInPage() {
-  const t = useT();
-  const [festivalId, setFestivalId] = useState("");
-  const [code, setCode] = useState("");
-  const [ok, setOk] = useState<string>();
-  const [error, setError] = useState<unknown>();
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    try {
-      await call(() =>
-        api.POST("/v1/festivals/{festivalId}/check-ins", {
-          params: { path: { festivalId: Number(festivalId) } },
-          body: { code: code.trim() },
-        }),
-      );
-      setOk(code.trim());
-      setCode("");
-      setError(undefined);
-    } catch (err) {
-      setOk(undefined);
-      setError(err);
-    }
-  };
-  return (
-    <section class="narrow">
-      <PageTitle>{t("admin.checkin")}</PageTitle>
-      <form onSubmit={submit}>
-        <Field
-          id="ci-festival"
-          label="admin.festivalId"
-          type="number"
-          value={festivalId}
-          onInput={setFestivalId}
-        />
-        <Field id="ci-code" label="admin.checkinCode" value={code} onInput={setCode} />
-        <button type="submit">{t("admin.checkin")}</button>
-      </form>
-      <div aria-live="assertive">
-        {ok && (
-          <p class="success">
-            {t("admin.checkinOk")} <code>{ok}</code>
-          </p>
-        )}
-      </div>
-      <ErrorNote error={error} />
-    </section>
   );
 }

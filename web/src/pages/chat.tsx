@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api, call, sessionStore } from "../api/client";
 import { ChatConnection } from "../chat/connection";
 import { errorText, useT } from "../i18n";
@@ -22,6 +22,7 @@ export function ChatPage(props: { id: number }) {
   const state = useStore(conn.state);
   const [text, setText] = useState("");
   const list = useRef<HTMLOListElement>(null);
+  const sentinel = useRef<HTMLLIElement>(null);
 
   useEffect(() => {
     call(() => api.POST("/v1/festivals/{id}/chat/members", { params: { path: { id: props.id } } })).then(
@@ -31,11 +32,47 @@ export function ChatPage(props: { id: number }) {
     return () => conn.close();
   }, [conn, props.id]);
 
-  // Keep the newest message in view as messages arrive.
-  useEffect(() => {
+  const firstSeq = state.messages[0]?.seq ?? 0;
+  const lastSeq = state.messages.at(-1)?.seq ?? 0;
+  // What the list looked like after the last render, for the reading position below.
+  const seen = useRef({ first: 0, last: 0, pending: 0, height: 0, atBottom: true });
+  // The reader stays where they are: history prepended above moves the scroll by exactly its height,
+  // so the lines on screen do not jump; a new line at the end scrolls into view only for a reader
+  // already at the bottom, or when it is one's own. (Browser scroll anchoring is off for this list in
+  // the CSS, so the two cannot both adjust.)
+  useLayoutEffect(() => {
     const el = list.current;
-    if (el) el.scrollTop = el.scrollHeight;
-  }, [state.messages.length]);
+    const was = seen.current;
+    if (!el) return;
+    if (was.first && firstSeq < was.first) el.scrollTop += el.scrollHeight - was.height;
+    else if (state.pending.length > was.pending || (lastSeq !== was.last && was.atBottom))
+      el.scrollTop = el.scrollHeight;
+  }, [firstSeq, lastSeq, state.pending.length]);
+  useLayoutEffect(() => {
+    const el = list.current;
+    Object.assign(seen.current, {
+      first: firstSeq,
+      last: lastSeq,
+      pending: state.pending.length,
+      height: el?.scrollHeight ?? 0,
+    });
+  });
+
+  // History loads upward as you scroll: when the top of the list comes near, the page before it is
+  // fetched. Observed again after every page, so a short page that leaves the top in view loads on.
+  useEffect(() => {
+    const root = list.current;
+    const el = sentinel.current;
+    if (!root || !el || !state.hasOlder || state.loadingOlder) return;
+    const io = new IntersectionObserver(
+      (entries) => {
+        if (entries.some((e) => e.isIntersecting)) void conn.loadOlder();
+      },
+      { root, rootMargin: "200px 0px 0px 0px" },
+    );
+    io.observe(el);
+    return () => io.disconnect();
+  }, [conn, state.hasOlder, state.loadingOlder, firstSeq]);
 
   const send = (e: Event) => {
     e.preventDefault();
@@ -65,13 +102,32 @@ export function ChatPage(props: { id: number }) {
             ? t("chat.offline")
             : t("chat.connecting")}
       </p>
-      {state.hasOlder && (
-        <button type="button" class="secondary" onClick={() => void conn.loadOlder()}>
-          ↑ {t("chat.older")}
-        </button>
-      )}
-      {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard */}
-      <ol class="messages" ref={list} aria-label={t("chat.messages")} tabIndex={0}>
+      <ol
+        class="messages"
+        ref={list}
+        aria-label={t("chat.messages")}
+        aria-busy={state.loadingOlder}
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard
+        tabIndex={0}
+        onScroll={(e) => {
+          const el = e.currentTarget;
+          seen.current.atBottom = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+        }}
+      >
+        {state.hasOlder && (
+          // The sentinel the observer watches; its button is the same action for keyboards and for
+          // browsers that do not scroll the list.
+          <li class="older" ref={sentinel}>
+            <button
+              type="button"
+              class="secondary"
+              disabled={state.loadingOlder}
+              onClick={() => void conn.loadOlder()}
+            >
+              {state.loadingOlder ? t("loading") : `↑ ${t("chat.older")}`}
+            </button>
+          </li>
+        )}
         {state.messages.map((m) => (
           <li key={m.seq} class={m.userId === me ? "mine" : ""} data-seq={m.seq}>
             <span class="who">{m.nickname}</span> <span class="text">{m.text}</span>{" "}

@@ -46,6 +46,16 @@ export function FestivalPage(props: { id: number }) {
         <dt>{t("fest.perUser")}</dt>
         <dd>{f.perUserLimit}</dd>
       </dl>
+      {f.cancelled && (
+        <p class="error" data-testid="festival-cancelled">
+          {t("fest.cancelledNote")}
+        </p>
+      )}
+      {session?.profile.role === "admin" && (
+        <p>
+          <Link href={`/admin/festivals/${f.id}`}>{t("fest.edit")}</Link>
+        </p>
+      )}
       {f.description && <p class="description">{f.description}</p>}
       <h2>{t("fest.days")}</h2>
       <table class="days">
@@ -66,7 +76,8 @@ export function FestivalPage(props: { id: number }) {
           ))}
         </tbody>
       </table>
-      {session ? (
+      {/* A cancelled festival takes no reservations (the API refuses them): no form to fail in. */}
+      {f.cancelled ? null : session ? (
         <ReserveForm festival={f} onReserved={reload} />
       ) : (
         <p>
