@@ -1,24 +1,17 @@
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import type { Page } from "playwright-core";
+import { expect, test } from "vitest";
 import {
   adminToken,
   apiUser,
   createFestival,
-  launch,
-  newPage,
   reserve,
   seriousA11yViolations,
   unique,
+  useBrowser,
   WAIT,
 } from "./helpers.ts";
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launch();
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = useBrowser();
 
 async function signIn(page: Page, who: { email: string; password: string }) {
   await page.goto("/signin");
@@ -33,7 +26,7 @@ const nextDay = (day: string) =>
 
 test("an admin creates a festival in the dashboard and it appears in search", async () => {
   const admin = await adminToken();
-  const { page, context } = await newPage(browser, { width: 1280, height: 900 });
+  const { page, context } = await browser.newPage({ width: 1280, height: 900 });
   await page.goto("/signin");
   await page.getByLabel("이메일").fill(admin.email);
   await page.getByLabel("비밀번호").fill(admin.password);
@@ -72,7 +65,7 @@ test("an admin edits a festival's title and adds a day, then cancels it after co
   const festival = await createFestival(admin.token, `고칠 축제 ${word}`);
   const lastDay = festival.days.at(-1)?.date ?? "";
   const added = nextDay(lastDay);
-  const { page, context } = await newPage(browser, { width: 1280, height: 900 });
+  const { page, context } = await browser.newPage({ width: 1280, height: 900 });
   await signIn(page, admin);
   await page.getByRole("link", { name: "관리" }).click();
   await page.getByLabel("찾을 축제 (이름, 태그)").fill(word);
@@ -122,7 +115,7 @@ test("at the gate a scanner types each code and Enter; the field clears and keep
     codes.push(checkInCode ?? "");
   }
   const [first = "", second = ""] = codes;
-  const { page, context } = await newPage(browser);
+  const { page, context } = await browser.newPage();
   await signIn(page, admin);
   await page.goto(`/admin/check-in?festival=${festival.id}`);
   const field = page.getByLabel("입장 코드");

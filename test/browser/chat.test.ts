@@ -1,23 +1,16 @@
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import type { Page } from "playwright-core";
+import { expect, test } from "vitest";
 import {
   adminToken,
   createFestival,
-  launch,
-  newPage,
   seedChat,
   signUpInBrowser,
   unique,
+  useBrowser,
   WAIT,
 } from "./helpers.ts";
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launch();
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = useBrowser();
 
 const messageTexts = (page: Page) => page.locator(".messages li:not(.pending) .text").allTextContents();
 const seqs = (page: Page) =>
@@ -35,8 +28,8 @@ async function send(page: Page, text: string) {
 test("two people chat live; one drops offline and comes back to exactly the missed messages", async () => {
   const admin = await adminToken();
   const festival = await createFestival(admin.token, `채팅 축제 ${unique()}`);
-  const a = await newPage(browser);
-  const b = await newPage(browser);
+  const a = await browser.newPage();
+  const b = await browser.newPage();
   await signUpInBrowser(a.page, "가람");
   await signUpInBrowser(b.page, "보라");
   for (const { page } of [a, b]) {
@@ -77,7 +70,7 @@ test("history loads upward as you scroll, page by page, and the lines being read
   const festival = await createFestival(admin.token, `기록 축제 ${unique()}`);
   // 120 lines: the welcome frame brings the last 50, then two pages of history (50, then 20).
   await seedChat(festival.id, 120);
-  const { page, context } = await newPage(browser);
+  const { page, context } = await browser.newPage();
   await signUpInBrowser(page, "다은");
   await page.goto(`/festivals/${festival.id}/chat`);
   await page.getByTestId("chat-status").getByText("연결됨").waitFor(WAIT);

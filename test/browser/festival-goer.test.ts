@@ -1,26 +1,18 @@
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import {
   adminToken,
   createFestival,
-  launch,
-  newPage,
   seriousA11yViolations,
   signUpInBrowser,
   unique,
+  useBrowser,
   WAIT,
 } from "./helpers.ts";
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launch();
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = useBrowser();
 
 test("search finds festivals by a Korean word inside a title and by an English word", async () => {
-  const { page, context } = await newPage(browser);
+  const { page, context } = await browser.newPage();
   await page.goto("/");
   await page.getByLabel("검색", { exact: true }).fill("불꽃");
   await page.getByRole("button", { name: "검색" }).click();
@@ -41,7 +33,7 @@ test("a new user signs up, reserves a day, sees the check-in QR code and cancels
   const festival = await createFestival(admin.token, title);
   const day = festival.days[0]?.date as string;
 
-  const { page, context } = await newPage(browser);
+  const { page, context } = await browser.newPage();
   await signUpInBrowser(page, "예약자");
   await page.goto(`/festivals/${festival.id}`);
   await page.getByRole("heading", { name: title }).waitFor(WAIT);
@@ -68,7 +60,7 @@ test("a new user signs up, reserves a day, sees the check-in QR code and cancels
 });
 
 test("English switch, and API errors in the user's language", async () => {
-  const { page, context } = await newPage(browser);
+  const { page, context } = await browser.newPage();
   await page.goto("/signin");
   await page.getByLabel("이메일").fill(`nobody-${unique()}@example.com`);
   await page.getByLabel("비밀번호").fill("wrong-password-1");
@@ -88,7 +80,7 @@ test("English switch, and API errors in the user's language", async () => {
 test("no serious or critical accessibility violation on the main pages", async () => {
   const admin = await adminToken();
   const festival = await createFestival(admin.token, `접근성 축제 ${unique()}`);
-  const { page, context } = await newPage(browser);
+  const { page, context } = await browser.newPage();
   const problems: string[] = [];
   const check = async (path: string, ready: () => Promise<unknown>) => {
     await page.goto(path);

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
-import { inject } from "vitest";
+import { afterAll, beforeAll, inject } from "vitest";
 import { createAdmin } from "./server.ts";
 
 /** Debian's Chromium (`.ci/run` installs it); playwright-core never downloads a browser. */
@@ -15,6 +15,23 @@ export const appUrl = () => inject("appUrl");
 
 export function launch(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-dev-shm-usage"] });
+}
+
+/** One Chromium per test file, closed after it; `newPage` opens a fresh context (its own cookies and storage). */
+export function useBrowser() {
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    browser = await launch();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  return {
+    newPage: (viewport?: { width: number; height: number }) => {
+      if (!browser) throw new Error("useBrowser(): the browser is not up yet (call newPage inside a test)");
+      return newPage(browser, viewport);
+    },
+  };
 }
 
 export async function newPage(browser: Browser, viewport = { width: 390, height: 844 }) {

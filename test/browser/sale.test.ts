@@ -1,23 +1,7 @@
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, expect, test } from "vitest";
-import {
-  adminToken,
-  appUrl,
-  createFestival,
-  launch,
-  newPage,
-  signUpInBrowser,
-  unique,
-  WAIT,
-} from "./helpers.ts";
+import { expect, test } from "vitest";
+import { adminToken, appUrl, createFestival, signUpInBrowser, unique, useBrowser, WAIT } from "./helpers.ts";
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launch();
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = useBrowser();
 
 test("with the waiting room on, a user queues, is admitted, and then reserves", async () => {
   const admin = await adminToken();
@@ -30,7 +14,7 @@ test("with the waiting room on, a user queues, is admitted, and then reserves", 
   });
   expect(res.status).toBe(200);
 
-  const { page, context } = await newPage(browser);
+  const { page, context } = await browser.newPage();
   await signUpInBrowser(page, "대기자");
   await page.goto(`/festivals/${festival.id}`);
   await page.getByRole("heading", { name: title }).waitFor(WAIT);
