@@ -59,14 +59,21 @@ export async function wranglerDev(opts: WranglerDevOptions): Promise<ChildProces
 export const wranglerLog = (opts: Pick<WranglerDevOptions, "port" | "work">) =>
   readFile(join(opts.work, `${opts.port}.log`), "utf8").catch(() => "");
 
-/** Resolves once `url` answers 2xx; workerd's first start can take a while on a busy machine. */
-export async function waitHttp(url: string, timeoutMs = 60_000): Promise<void> {
+/**
+ * Resolves once `url` gives an answer `accept` takes (by default a 2xx); workerd's first start can take
+ * a while on a busy machine.
+ */
+export async function waitHttp(
+  url: string,
+  timeoutMs = 60_000,
+  accept: (res: Response) => boolean = (res) => res.ok,
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
       await res.arrayBuffer();
-      if (res.ok) return;
+      if (accept(res)) return;
     } catch {
       // not listening yet
     }
