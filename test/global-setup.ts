@@ -18,6 +18,8 @@ export default async function setup(project: TestProject) {
     KAFKA_DIALECT: project.name.endsWith("-upstash") ? "upstash" : "v2",
     JWT_SECRET: randomSecret(),
     CHECKIN_SECRET: randomSecret(),
+    // One web app on another origin may call the API (test/worker/http-edge.test.ts).
+    CORS_ORIGINS: "https://app.somsom.test",
   });
   project.provide("controlUrl", control.url);
 

@@ -37,6 +37,11 @@ describe("festivals: bad input is a 400 and writes nothing", () => {
     ["too many tags", (f) => ({ ...f, tags: Array.from({ length: 11 }, (_, i) => `t${i}`) }), "tags"],
     ["too long a tag", (f) => ({ ...f, tags: ["x".repeat(31)] }), "tags.0"],
     ["an impossible date", (f) => ({ ...f, startDate: "2026-02-30" }), "startDate"],
+    // The rule across dates must not run on a date that did not parse (it threw: a 500).
+    ["an empty start date", (f) => ({ ...f, startDate: "" }), "startDate"],
+    ["an impossible start time", (f) => ({ ...f, startDate: "2026-02-30T25:61:00Z" }), "startDate"],
+    ["a start date that is text", (f) => ({ ...f, startDate: "2026-soon" }), "startDate"],
+    ["an empty sale opening", (f) => ({ ...f, saleOpensAt: "" }), "saleOpensAt"],
     ["a non-http image", (f) => ({ ...f, imageUrl: "javascript:alert(1)" }), "imageUrl"],
     ["a category that is not a slug", (f) => ({ ...f, category: "불꽃 놀이" }), "category"],
     ["an unknown field", (f) => ({ ...f, reservedCount: 5 }), ""],

@@ -10,8 +10,11 @@ import { registerV1Health } from "./health/v1_health";
 import { registerV1MeDelete } from "./me/v1_me_delete";
 import { registerV1MeGet } from "./me/v1_me_get";
 import { registerV1MePatch } from "./me/v1_me_patch";
+import { bodyChecks, documentBodyLimit } from "./middleware/body";
+import { corsFromAllowlist } from "./middleware/cors";
 import { notFound, onError } from "./middleware/errors";
 import { init } from "./middleware/init";
+import { DOCS_PATH, noStore, securityHeaders } from "./middleware/secure-headers";
 import { registerNotificationRoutes } from "./notifications/routes";
 import { registerReservationRoutes } from "./reservations/routes";
 import { type App, newRouter } from "./router";
@@ -34,6 +37,11 @@ export function createApp(): App {
   const app = newRouter();
   app.use("*", requestId({ headerName: "x-request-id" }));
   app.use("*", init());
+  // Before any route: a preflight is answered here, and error answers carry the CORS headers too.
+  app.use("*", corsFromAllowlist());
+  app.use("*", securityHeaders());
+  app.use("*", bodyChecks());
+  for (const path of ["/v1/auth/signup", "/v1/auth/login", "/v1/auth/refresh"]) app.use(path, noStore());
   app.onError(onError);
   app.notFound(notFound);
 
@@ -51,6 +59,7 @@ export function createApp(): App {
   registerChatRoutes(app);
   registerNotificationRoutes(app);
 
+  documentBodyLimit(app);
   app.doc31("/v1/openapi.json", OPENAPI_CONFIG);
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",
@@ -61,7 +70,7 @@ export function createApp(): App {
   // Swagger UI's files are static assets copied from swagger-ui-dist at build time (web/vite.config.ts):
   // no CDN and no inline script, so the page works offline and under a strict CSP.
   app.get(
-    "/v1/docs",
+    DOCS_PATH,
     swaggerUI({
       url: "/v1/openapi.json",
       title: "somsom-party API",

@@ -54,6 +54,7 @@ const DESCRIPTIONS = {
   403: "Not allowed",
   404: "Not found",
   409: "Conflict",
+  413: "Request body too large",
   422: "Business rule violated",
   426: "Upgrade required",
   429: "Too many requests",
@@ -66,6 +67,7 @@ export type ErrorStatus = keyof typeof DESCRIPTIONS;
 /** Codes any route can answer with these statuses: input checks, `app.onError`'s fallbacks. */
 const COMMON_CODES: Partial<Record<ErrorStatus, readonly string[]>> = {
   400: ["validation.failed", "request.invalid"],
+  413: ["request.too_large"],
   500: ["internal"],
   503: ["service.unavailable"],
 };

@@ -19,6 +19,16 @@ export const DaySchema = z
   }, "Not a calendar date")
   .openapi({ example: "2026-10-03" });
 
+/**
+ * Options for an object's cross-field `.superRefine(rule, onlyWhenFieldsParsed)`. zod runs object
+ * rules even after a field failed a format or refine check (those issues do not abort the parse) and
+ * hands the rule the raw value: date arithmetic on a `startDate` of "" threw, a 500 for bad input.
+ * The rule waits until every field is valid; the client sees field errors first, then the rule's.
+ */
+export const onlyWhenFieldsParsed = {
+  when: (payload: { issues: readonly unknown[] }) => payload.issues.length === 0,
+};
+
 /** Opaque keyset cursor over ids: base64url JSON of the last id seen (stable under inserts). */
 export const CursorSchema = z
   .string()

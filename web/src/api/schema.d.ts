@@ -1149,6 +1149,15 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description Request body too large. Codes: `request.too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description Unexpected error. Codes: `internal` */
       500: {
         headers: {
@@ -1209,6 +1218,15 @@ export interface operations {
       };
       /** @description Missing or invalid credentials. Codes: `auth.invalid_credentials` */
       401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Request body too large. Codes: `request.too_large` */
+      413: {
         headers: {
           [name: string]: unknown;
         };
@@ -1287,6 +1305,15 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description Request body too large. Codes: `request.too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description Unexpected error. Codes: `internal` */
       500: {
         headers: {
@@ -1340,6 +1367,15 @@ export interface operations {
       };
       /** @description Missing or invalid credentials. Codes: `auth.missing_token`, `auth.invalid_token` */
       401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Request body too large. Codes: `request.too_large` */
+      413: {
         headers: {
           [name: string]: unknown;
         };
@@ -1535,6 +1571,15 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description Request body too large. Codes: `request.too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description Unexpected error. Codes: `internal` */
       500: {
         headers: {
@@ -1685,6 +1730,15 @@ export interface operations {
       };
       /** @description Conflict. Codes: `idempotency.in_flight` */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Request body too large. Codes: `request.too_large` */
+      413: {
         headers: {
           [name: string]: unknown;
         };
@@ -1855,6 +1909,15 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description Request body too large. Codes: `request.too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description Business rule violated. Codes: `festival.day_has_reservations`, `festival.capacity_below_reserved` */
       422: {
         headers: {
@@ -1939,6 +2002,15 @@ export interface operations {
       };
       /** @description Not found. Codes: `festival.not_found` */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Request body too large. Codes: `request.too_large` */
+      413: {
         headers: {
           [name: string]: unknown;
         };
@@ -2127,6 +2199,15 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description Request body too large. Codes: `request.too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description Business rule violated. Codes: `idempotency.key_reused`, `reservation.not_on_sale`, `reservation.invalid_day`, `reservation.limit_exceeded` */
       422: {
         headers: {
@@ -2215,6 +2296,15 @@ export interface operations {
       };
       /** @description Conflict. Codes: `idempotency.in_flight`, `checkin.already_used` */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Request body too large. Codes: `request.too_large` */
+      413: {
         headers: {
           [name: string]: unknown;
         };
@@ -2845,6 +2935,15 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description Request body too large. Codes: `request.too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description Business rule violated. Codes: `waitlist.not_on_sale`, `waitlist.invalid_day`, `waitlist.limit_exceeded` */
       422: {
         headers: {
@@ -3127,6 +3226,15 @@ export interface operations {
       };
       /** @description Not found. Codes: `festival.not_found` */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Request body too large. Codes: `request.too_large` */
+      413: {
         headers: {
           [name: string]: unknown;
         };
@@ -3712,6 +3820,15 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description Request body too large. Codes: `request.too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description Unexpected error. Codes: `internal` */
       500: {
         headers: {
@@ -3895,6 +4012,15 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description Request body too large. Codes: `request.too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description Unexpected error. Codes: `internal` */
       500: {
         headers: {
@@ -3946,6 +4072,15 @@ export interface operations {
       };
       /** @description Missing or invalid credentials. Codes: `auth.missing_token`, `auth.invalid_token` */
       401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Request body too large. Codes: `request.too_large` */
+      413: {
         headers: {
           [name: string]: unknown;
         };

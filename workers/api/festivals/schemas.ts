@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { onlyWhenFieldsParsed } from "../../lib/schemas";
 import { addDays, isValidTimeZone } from "./calendar";
 import { SEARCH_TEXT_TOO_LONG, searchColumns, searchTextFits } from "./search-text";
 
@@ -125,7 +126,7 @@ export const CreateFestivalSchema = z
       ctx.addIssue({ code: "custom", path: i.path.split("."), message: i.message });
     if (!searchTextFits(searchColumns({ ...f, venueName: f.venue.name }).searchText))
       ctx.addIssue({ code: "custom", path: ["description"], message: SEARCH_TEXT_TOO_LONG });
-  })
+  }, onlyWhenFieldsParsed)
   .openapi("CreateFestival");
 
 export const UpdateFestivalSchema = z
