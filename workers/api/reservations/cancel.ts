@@ -95,7 +95,7 @@ async function offerToWaitlist(s: Services, logger: Logger, festivalId: number, 
     .limit(1);
   if (!waiting) return;
   const offers = await withRetries(logger, "waitlist.offer", () =>
-    s.db.transaction((tx) => offerFreePlaces(tx, festivalId, day, new Date())),
+    offerFreePlaces(s.db, festivalId, day, new Date()),
   );
   await announceOffers(s, logger, offers);
 }

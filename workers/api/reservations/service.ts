@@ -131,11 +131,17 @@ export async function reserve(
   idempotency?: { keyHash: string; requestHash: string },
 ): Promise<ReserveOutcome> {
   const { day, quantity } = input;
-  // One round trip for all three: a repeat of a made reservation is answered before any rule (the
-  // day may be sold out by now), and the flag only ever shortcuts a "no".
-  const [earlier, flag, [found]] = await Promise.all([
+  // Once a day is full most calls end here, on one Redis round trip (plus the key lookup: a repeat
+  // of a made reservation is answered as it was, also after the day sold out). The flag only ever
+  // shortcuts a "no"; an offer holder's places look sold out, so the hint lets them through.
+  const flag = await readSoldOut(s, festivalId, day, userId);
+  if (flag?.soldOut && !flag.offerHint) {
+    const earlier = idempotency && (await findByKey(s.db, userId, idempotency.keyHash));
+    if (earlier && idempotency) return resolveEarlier(s, env, logger, earlier, idempotency, input);
+    throw soldOut(day, 0);
+  }
+  const [earlier, [found]] = await Promise.all([
     idempotency ? findByKey(s.db, userId, idempotency.keyHash) : undefined,
-    readSoldOut(s, festivalId, day),
     withRetries(logger, "reserve.read", () =>
       s.db
         .select({
@@ -177,8 +183,6 @@ export async function reserve(
     });
   }
   const offer = found.offerId ? { entryId: found.offerId, held: found.offerHeld ?? 0 } : undefined;
-  // A waitlist offer's places are held, so its day looks full: its holder goes on to claim them.
-  if (flag?.soldOut && !offer) throw soldOut(day, 0);
   // An offer holder already waited their turn; everyone else needs an admission while the queue is on.
   const admitted = offer
     ? false
@@ -336,7 +340,7 @@ async function afterConfirmed(
 async function offerLeftover(s: Services, logger: Logger, festivalId: number, day: string) {
   try {
     const offers = await withRetries(logger, "waitlist.offer", () =>
-      s.db.transaction((tx) => offerFreePlaces(tx, festivalId, day, new Date())),
+      offerFreePlaces(s.db, festivalId, day, new Date()),
     );
     await announceOffers(s, logger, offers);
   } catch (err) {

@@ -1,5 +1,6 @@
 import type { Logger } from "../../lib/logger";
 import type { Services } from "../../lib/services";
+import { offerHintKey } from "../sales/announce";
 
 /**
  * A Redis "this day has no place left" flag in front of MySQL, so the sale-day crowd that arrives
@@ -25,19 +26,24 @@ return 1
 export interface SoldOutState {
   soldOut: boolean;
   generation: string;
+  /** The user holds a waitlist offer for the day (sales/announce.ts): its places look sold out. */
+  offerHint: boolean;
 }
 
+/** One MGET: the flag, its generation, and the user's offer hint (undefined when Redis failed). */
 export async function readSoldOut(
   s: Services,
   festivalId: number,
   day: string,
+  userId: number,
 ): Promise<SoldOutState | undefined> {
   try {
-    const [flag, generation] = await s.redis.mget<(string | null)[]>(
+    const [flag, generation, hint] = await s.redis.mget<(string | null)[]>(
       flagKey(s, festivalId, day),
       genKey(s, festivalId, day),
+      offerHintKey(s, festivalId, day, userId),
     );
-    return { soldOut: flag === "1", generation: generation ?? "0" };
+    return { soldOut: flag === "1", generation: generation ?? "0", offerHint: hint !== null };
   } catch {
     return undefined;
   }

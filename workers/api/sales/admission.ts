@@ -2,7 +2,14 @@ import { AppError } from "../../lib/errors";
 import type { Logger } from "../../lib/logger";
 import type { Services } from "../../lib/services";
 import { checkAdmissionToken, mintAdmissionToken } from "./admission-token";
-import { loadQueueConfig, type QueueConfig, type QueueState, queueConfigOf, runQueue } from "./queue";
+import {
+  loadQueueConfig,
+  loadQueueConfigForJoin,
+  type QueueConfig,
+  type QueueState,
+  queueConfigOf,
+  runQueue,
+} from "./queue";
 import type { QueueStatus } from "./schemas";
 
 const disabled = () =>
@@ -50,7 +57,7 @@ export async function toQueueStatus(env: Env, cfg: QueueConfig, userId: number, 
 
 /** Joining again answers the same entry (`created: false`); it never moves the user back. */
 export async function joinQueue(s: Services, env: Env, festivalId: number, userId: number, now = Date.now()) {
-  const cfg = await loadQueueConfig(s, festivalId);
+  const cfg = await loadQueueConfigForJoin(s, festivalId, now);
   assertJoinable(cfg, now);
   const st = await runQueue(s, cfg, "join", userId, now);
   const status = await toQueueStatus(env, cfg, userId, st);

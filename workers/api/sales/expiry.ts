@@ -4,15 +4,15 @@ import type { Logger } from "../../lib/logger";
 import { withRetries } from "../../lib/retry";
 import type { Services } from "../../lib/services";
 import { announceExpired, announceExpiring, announceRelease, writeOfferHints } from "./announce";
-import { offerFreePlaces, releaseHeld, toOffer } from "./offers";
+import { closeEntry, offerFreePlaces, toOffer } from "./offers";
 
 const DUE_BATCH = 200;
 /** The "expiring soon" notice goes this long before expiry (to offers that lasted at least as long). */
 export const REMIND_BEFORE_MS = 5 * 60_000;
 
 /**
- * Offers past their expiry end, and their places pass to the next waiting entries, in one
- * transaction per day. The cron job runs it for every festival; reads of one festival's waitlist run
+ * Offers past their expiry end, and their places pass to the next waiting entries (one statement
+ * per offer, then the day's offers). The cron job runs it for every festival; reads of one festival's waitlist run
  * it for that festival, so expiry never waits for the next minute.
  */
 export async function expireDueOffers(
@@ -42,43 +42,32 @@ export async function expireDueOffers(
   }
   let expired = 0;
   for (const g of groups.values()) {
-    const out = await withRetries(logger, "waitlist.expire", () =>
-      s.db.transaction(async (tx) => {
-        const rows = await tx
-          .select()
-          .from(waitlistEntries)
-          .where(
-            and(
-              inArray(waitlistEntries.id, g.ids),
-              eq(waitlistEntries.status, "offered"),
-              lte(waitlistEntries.offerExpiresAt, now),
-            ),
-          )
-          .orderBy(asc(waitlistEntries.id))
-          .for("update");
-        if (!rows.length) return { rows, offers: [] };
-        await tx
-          .update(waitlistEntries)
-          .set({ status: "expired", live: null, heldQuantity: 0, closedAt: now })
-          .where(
-            inArray(
-              waitlistEntries.id,
-              rows.map((r) => r.id),
-            ),
-          );
-        await releaseHeld(
-          tx,
-          g.festivalId,
-          g.day,
-          rows.reduce((n, r) => n + r.heldQuantity, 0),
-        );
-        return { rows, offers: await offerFreePlaces(tx, g.festivalId, g.day, now) };
-      }),
+    // Each due offer closes in its own statement (its held places back to the day), then the day's
+    // free places go to the next in line: no lock is held across a round trip.
+    const rows = await s.db
+      .select()
+      .from(waitlistEntries)
+      .where(
+        and(
+          inArray(waitlistEntries.id, g.ids),
+          eq(waitlistEntries.status, "offered"),
+          lte(waitlistEntries.offerExpiresAt, now),
+        ),
+      )
+      .orderBy(asc(waitlistEntries.id));
+    const closed: typeof rows = [];
+    for (const r of rows) {
+      if (await withRetries(logger, "waitlist.expire", () => closeEntry(s.db, r, "expired", now, now)))
+        closed.push(r);
+    }
+    if (!closed.length) continue;
+    const offers = await withRetries(logger, "waitlist.offer", () =>
+      offerFreePlaces(s.db, g.festivalId, g.day, now),
     );
-    expired += out.rows.length;
-    for (const r of out.rows) await announceExpired(s, logger, toOffer(r));
-    const released = out.rows.reduce((n, r) => n + r.heldQuantity, 0);
-    await announceRelease(s, logger, g, released, out.offers);
+    expired += closed.length;
+    for (const r of closed) await announceExpired(s, logger, toOffer(r));
+    const released = closed.reduce((n, r) => n + r.heldQuantity, 0);
+    await announceRelease(s, logger, g, released, offers);
   }
   if (expired)
     logger.info("waitlist offers expired", { count: expired, festivalId: opts.festivalId ?? null });

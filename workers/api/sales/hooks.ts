@@ -21,7 +21,7 @@ export async function offerFreedDays(s: Services, logger: Logger, festivalId: nu
     .orderBy(asc(festivalDays.day));
   for (const { day } of days) {
     const offers = await withRetries(logger, "waitlist.offer", () =>
-      s.db.transaction((tx) => offerFreePlaces(tx, festivalId, day, new Date())),
+      offerFreePlaces(s.db, festivalId, day, new Date()),
     );
     await announceOffers(s, logger, offers);
   }

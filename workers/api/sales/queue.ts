@@ -24,6 +24,7 @@
 import { eq } from "drizzle-orm";
 import { festivals } from "../../db/schema/festivals";
 import { AppError } from "../../lib/errors";
+import { microCache } from "../../lib/micro-cache";
 import type { Services } from "../../lib/services";
 
 /** How long an admission lasts: the admitted user has this long to reserve. */
@@ -65,6 +66,29 @@ export const queueConfigOf = (f: QueueColumns): QueueConfig => ({
   saleClosesAt: f.saleClosesAt.getTime(),
   cancelled: f.cancelledAt !== null,
 });
+
+/**
+ * Sale-day joins read the settings from this isolate's memory for up to a second, so a join is one
+ * Redis script and no database round trip. Only an open queue's settings are kept (switched on,
+ * admission clock started): a copy can then never draw a pre-queue ticket after the true opening, so
+ * the line stays in arrival order. What a copy can lag by ≤ 1 s in other isolates: a rate change (a
+ * call with an older epoch admits nobody), the queue switched off, the sale closed or cancelled. An
+ * admin change in this isolate clears it at once (clearMicroCaches).
+ */
+const openConfigs = microCache<QueueConfig>(1_000);
+
+export async function loadQueueConfigForJoin(
+  s: Services,
+  festivalId: number,
+  now: number,
+): Promise<QueueConfig> {
+  const key = String(festivalId);
+  const hit = openConfigs.get(key);
+  if (hit) return hit;
+  const cfg = await loadQueueConfig(s, festivalId);
+  if (cfg.enabled && !cfg.cancelled && cfg.opensAt <= now) openConfigs.set(key, cfg);
+  return cfg;
+}
 
 export async function loadQueueConfig(s: Services, festivalId: number): Promise<QueueConfig> {
   const [f] = await s.db

@@ -9,7 +9,7 @@ import type { Services } from "../../lib/services";
 import { todayIn } from "../../lib/time";
 import { announceRelease } from "./announce";
 import { expireDueOffers } from "./expiry";
-import { offerFreePlaces, releaseHeld } from "./offers";
+import { closeEntry, type Offer, offerFreePlaces } from "./offers";
 import type { WaitlistEntryView, WaitlistList } from "./schemas";
 
 async function positionOf(s: Services, e: WaitlistEntry): Promise<number | null> {
@@ -164,7 +164,7 @@ export async function myWaitlist(
   return { items: await Promise.all(rows.map((e) => toView(s, e))), nextCursor: null };
 }
 
-/** Leaves (or declines an offer): held places pass to the next in line in the same transaction. */
+/** Leaves (or declines an offer): held places pass to the next in line right after. */
 export async function leaveWaitlist(
   s: Services,
   logger: Logger,
@@ -174,23 +174,22 @@ export async function leaveWaitlist(
   status: "left" | "cancelled" = "left",
 ): Promise<void> {
   const now = new Date();
-  const out = await withRetries(logger, "waitlist.leave", () =>
-    s.db.transaction(async (tx) => {
-      const [e] = await tx
-        .select()
-        .from(waitlistEntries)
-        .where(liveEntry(festivalId, userId, day))
-        .for("update");
-      if (!e) return undefined;
-      await tx
-        .update(waitlistEntries)
-        .set({ status, live: null, heldQuantity: 0, closedAt: now })
-        .where(eq(waitlistEntries.id, e.id));
-      if (!e.heldQuantity) return { released: 0, offers: [] };
-      await releaseHeld(tx, festivalId, day, e.heldQuantity);
-      return { released: e.heldQuantity, offers: await offerFreePlaces(tx, festivalId, day, now) };
-    }),
-  );
+  let out: { released: number; offers: Offer[] } | undefined;
+  // The entry as read, closed only if unchanged; a changed one (topped up meanwhile) is read again.
+  for (let round = 0; round < 5 && !out; round++) {
+    const [e] = await s.db
+      .select()
+      .from(waitlistEntries)
+      .where(liveEntry(festivalId, userId, day));
+    if (!e) break;
+    if (!(await withRetries(logger, "waitlist.leave", () => closeEntry(s.db, e, status, now)))) continue;
+    out = {
+      released: e.heldQuantity,
+      offers: e.heldQuantity
+        ? await withRetries(logger, "waitlist.offer", () => offerFreePlaces(s.db, festivalId, day, now))
+        : [],
+    };
+  }
   if (!out) throw new AppError(404, "waitlist.not_found", "You are not on this day's waitlist");
   await announceRelease(s, logger, { festivalId, day }, out.released, out.offers);
 }
