@@ -151,14 +151,7 @@ export const idempotent = (scope: string, opts: { durable?: boolean } = {}) =>
       throw err;
     }
     const res = c.res;
-    const done: Done = {
-      s: "d",
-      fp,
-      status: res.status,
-      body: await res.clone().text(),
-      contentType: res.headers.get("content-type"),
-      location: res.headers.get("location"),
-    };
+    const done = await answerOf(res, fp);
     try {
       await finish(s, redisKey, pending, remembered(res.status) ? JSON.stringify(done) : "");
     } catch (err) {
@@ -166,6 +159,18 @@ export const idempotent = (scope: string, opts: { durable?: boolean } = {}) =>
       c.get("logger").error("idempotency result not stored", { error: err, scope });
     }
   });
+
+/** What a repeat gets back: the first answer's status, body and the headers that belong to it. */
+async function answerOf(res: Response, fp: string): Promise<Done> {
+  return {
+    s: "d",
+    fp,
+    status: res.status,
+    body: await res.clone().text(),
+    contentType: res.headers.get("content-type"),
+    location: res.headers.get("location"),
+  };
+}
 
 /** See `durable` above: replay a remembered answer if there is one, else run; remember what the route does not. */
 async function durable(c: Context<HonoEnv>, next: () => Promise<void>, redisKey: string, fp: string) {
@@ -187,14 +192,7 @@ async function durable(c: Context<HonoEnv>, next: () => Promise<void>, redisKey:
   const res = c.res;
   // 2xx answers live with the route's own write; forgotten statuses are never stored.
   if (res.status < 300 || !remembered(res.status)) return;
-  const done: Done = {
-    s: "d",
-    fp,
-    status: res.status,
-    body: await res.clone().text(),
-    contentType: res.headers.get("content-type"),
-    location: res.headers.get("location"),
-  };
+  const done = await answerOf(res, fp);
   await s.redis
     .set(redisKey, JSON.stringify(done), { px: IDEMPOTENCY_TTL_MS })
     .catch((err: unknown) => c.get("logger").warn("idempotency answer not stored", { error: err }));
