@@ -12,14 +12,6 @@ import type { Offer } from "./offers";
 export const offerHintKey = (s: Services, festivalId: number, day: string, userId: number) =>
   s.key("wl", "offer", festivalId, day, userId);
 
-export async function hasOfferHint(s: Services, festivalId: number, day: string, userId: number) {
-  try {
-    return (await s.redis.exists(offerHintKey(s, festivalId, day, userId))) > 0;
-  } catch {
-    return true;
-  }
-}
-
 export async function writeOfferHints(s: Services, logger: Logger, offers: Offer[], now = Date.now()) {
   const live = offers.filter((o) => o.expiresAt.getTime() > now);
   if (!live.length) return;
