@@ -1,7 +1,9 @@
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import os, { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { upsertAdmin } from "../local/admins.ts";
 import { freePort } from "../local/http.ts";
 import { privateStack, randomSecret, type Stack } from "../local/stack.ts";
@@ -17,6 +19,8 @@ export interface BenchEnv {
   databaseUrl: string;
   /** The Worker's secrets, so a benchmark can mint tokens for many users without signing each up. */
   jwtSecret: string;
+  /** Another baseline Worker (its wrangler config, e.g. bench/broadcast/wrangler.toml) on its own wrangler dev, stopped with the rest. */
+  startWorker(config: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -28,8 +32,14 @@ export async function startBenchEnv(): Promise<BenchEnv> {
   const ports = { app: await freePort(), hello: await freePort() };
   // --test-scheduled: a benchmark fires the cron jobs (chat consumer) through /cdn-cgi/handler/scheduled
   // (/__scheduled would be answered by the web app's SPA fallback).
-  const app = await wranglerDev({ port: ports.app, work, vars, args: ["--test-scheduled"] });
+  const app = await wranglerDev({
+    port: ports.app,
+    work,
+    vars,
+    args: ["--test-scheduled", "-c", await snapshotApp(work)],
+  });
   const hello = await wranglerDev({ port: ports.hello, work, args: ["-c", "bench/hello/wrangler.toml"] });
+  const extra: ChildProcess[] = [];
   const appUrl = `http://127.0.0.1:${ports.app}`;
   const helloUrl = `http://127.0.0.1:${ports.hello}`;
   try {
@@ -50,9 +60,20 @@ export async function startBenchEnv(): Promise<BenchEnv> {
     helloUrl,
     databaseUrl: stack.bindings.DATABASE_URL as string,
     jwtSecret: vars.JWT_SECRET,
+    async startWorker(config) {
+      const port = await freePort();
+      extra.push(await wranglerDev({ port, work, args: ["-c", config] }));
+      const url = `http://127.0.0.1:${port}`;
+      await waitHttp(url).catch(async (err) => {
+        console.error(`--- wrangler dev :${port} log\n${await wranglerLog({ port, work })}`);
+        throw err;
+      });
+      return url;
+    },
     async stop() {
       app.kill("SIGINT");
       hello.kill("SIGINT");
+      for (const p of extra) p.kill("SIGINT");
       await stack.stop();
       await stack.dropData();
       // BENCH_KEEP=1 keeps the wrangler logs and data for a look after the run.
@@ -60,6 +81,22 @@ export async function startBenchEnv(): Promise<BenchEnv> {
       else await rm(work, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A copy of the Worker's sources as they are now, for `wrangler dev` to run: it rebuilds and restarts
+ * on every change to the files it bundles, which drops every WebSocket and Durable Object mid-run
+ * when the tree is being edited during a benchmark. Dependencies and the web app's assets are linked.
+ */
+async function snapshotApp(work: string): Promise<string> {
+  const dir = join(work, "app");
+  await mkdir(dir);
+  for (const path of ["wrangler.toml", "tsconfig.json", "package.json", "workers", "durable-objects"]) {
+    await cp(new URL(path, ROOT), join(dir, path), { recursive: true });
+  }
+  await symlink(fileURLToPath(new URL("node_modules", ROOT)), join(dir, "node_modules"));
+  await symlink(fileURLToPath(new URL("web", ROOT)), join(dir, "web"));
+  return join(dir, "wrangler.toml");
 }
 
 /** An admin made the way `npm run admin:create` makes one, signed in through the API. */

@@ -7,6 +7,8 @@ import { reportUnpersisted, UNPERSISTED_ALERT_MS } from "./chat-room/contract/pe
 import {
   CHAT_LIMITS,
   type ChatErrorCode,
+  type ChatMessage,
+  CLOSE,
   type ClientFrame,
   ClientFrameSchema,
   cleanText,
@@ -16,8 +18,9 @@ import {
   PONG_FRAME,
   type ServerFrame,
 } from "./chat-room/contract/protocol";
+import { RECHECK_MS, stillAllowed } from "./chat-room/membership";
 import { DRAIN_DELAY_MS, drainOutbox, RoomOutbox } from "./chat-room/outbox";
-import { RoomStore } from "./chat-room/store";
+import { type GoneReason, RoomStore } from "./chat-room/store";
 import { type RoomTail, roomTail } from "./chat-room/tail";
 import { FLUSH_DELAY_MS, FLUSH_RETRY_MS, flushRoom } from "./chat-room/write-through";
 
@@ -25,9 +28,27 @@ import { FLUSH_DELAY_MS, FLUSH_RETRY_MS, flushRoom } from "./chat-room/write-thr
 type Attachment = Pick<ChatIdentity, "userId" | "nickname" | "role"> & {
   /** Set when the server closes the socket (member left), so presence is announced once. */
   closing?: boolean;
+  /** Epoch ms: the token's expiry, and when the membership was last confirmed (the Worker or RECHECK_MS). */
+  exp?: number;
+  checkedAt?: number;
+  jti?: string;
 };
 
+type Close = (typeof CLOSE)[keyof typeof CLOSE];
+
 const userTag = (userId: number) => `user:${userId}`;
+/** An older Worker sends no expiry: such a socket gets one access-token lifetime (15 min). */
+const LEGACY_TOKEN_MS = 15 * 60_000;
+/**
+ * Expiries and re-checks due within this much of each other share one wake-up: a busy room wakes at
+ * most this often for them, and an idle socket closes at most this late (its frames are refused on time).
+ */
+const SWEEP_SLACK_MS = 30_000;
+const DEFAULT_MAX_SOCKETS = 10_000;
+
+/** The connect is refused before any socket exists; the Worker turns this into its error envelope. */
+const refuse = (status: number, code: string, message: string) =>
+  Response.json({ code, message }, { status });
 
 /**
  * One festival chat room. Sockets use the Hibernation API: an idle room is evicted from memory at no
@@ -44,7 +65,10 @@ export class ChatRoom extends DurableObject<Env> {
   readonly #store: RoomStore;
   readonly #outbox: RoomOutbox;
   #kafka: KafkaLog | undefined;
-  readonly #buckets = new Map<number, { tokens: number; at: number }>();
+  /** Token buckets per frame kind and user ("send:12"): lost on eviction, when they would be full anyway. */
+  readonly #buckets = new Map<string, { tokens: number; at: number }>();
+  /** Refused frames in a row per socket; an accepted frame resets it. */
+  readonly #refusals = new WeakMap<WebSocket, number>();
   readonly #lastTyping = new Map<number, number>();
   /** The oldest-unpersisted time last reported to Redis (the admin view); undefined after eviction. */
   #reportedOldest: number | null | undefined;
@@ -52,6 +76,8 @@ export class ChatRoom extends DurableObject<Env> {
   #flushAt: number | undefined;
   /** The alarm this instance last set, so a later need never postpones an earlier one. */
   #alarmAt: number | undefined;
+  /** Whether #alarmAt is known (false after an eviction until storage was asked). */
+  #alarmKnown = false;
   readonly #log = createLogger({ component: "chat-room" });
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -67,23 +93,54 @@ export class ChatRoom extends DurableObject<Env> {
     if (!identity || request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return new Response("internal chat connect only", { status: 400 });
     }
+    const now = Date.now();
+    const exp = identity.exp !== undefined ? identity.exp * 1000 : now + LEGACY_TOKEN_MS;
+    // A leave or logout that reached the room after the Worker began its check may not have been
+    // seen by it: the socket would outlive the membership it was checked against.
+    const gone =
+      identity.checkedAt !== undefined &&
+      this.#store.goneSince(identity.userId, identity.jti ?? "", identity.checkedAt);
+    if (gone === "left") return refuse(403, "chat.not_member", "Join the festival's chat room first");
+    if (gone === "revoked" || exp <= now) {
+      return refuse(401, "auth.invalid_token", "The access token is missing, expired or invalid");
+    }
+    if (this.#socketsOf(identity.userId).length >= CHAT_LIMITS.maxSocketsPerUser) {
+      return refuse(
+        429,
+        "chat.too_many_sockets",
+        `At most ${CHAT_LIMITS.maxSocketsPerUser} open chat connections per user and room`,
+      );
+    }
+    const maxSockets = Number(this.env.CHAT_MAX_SOCKETS_PER_ROOM) || DEFAULT_MAX_SOCKETS;
+    if (this.ctx.getWebSockets().length >= maxSockets) {
+      return refuse(503, "chat.room_full", "The room is full; try again later");
+    }
+
     this.#store.bindFestival(identity.festivalId);
     const { 0: client, 1: server } = new WebSocketPair();
     const attachment: Attachment = {
       userId: identity.userId,
       nickname: identity.nickname,
       role: identity.role,
+      exp,
+      checkedAt: identity.checkedAt ?? now,
+      ...(identity.jti ? { jti: identity.jti } : {}),
     };
     this.ctx.acceptWebSocket(server, [userTag(identity.userId)]);
     server.serializeAttachment(attachment);
 
+    // With `after` the welcome carries exactly what the client lacks (or nothing, when that is too
+    // much to replay), so it never needs a `resume` that would repeat the welcome's messages.
+    const replay = identity.after === undefined ? undefined : this.#replay(identity.after);
     this.#send(server, {
       type: "welcome",
       roomId: String(identity.festivalId),
       lastSeq: this.#store.lastSeq(),
       readSeq: Math.max(identity.readSeq, this.#store.readSeq(identity.userId)),
       online: this.#online(),
-      messages: this.#store.recent(CHAT_LIMITS.welcomeMessages),
+      ...(identity.after === undefined
+        ? { messages: this.#store.recent(CHAT_LIMITS.welcomeMessages) }
+        : { messages: replay ?? [], resumed: replay !== undefined }),
     });
     if (this.#socketsOf(identity.userId).length === 1) {
       this.#broadcast(
@@ -91,13 +148,28 @@ export class ChatRoom extends DurableObject<Env> {
         identity.userId,
       );
     }
+    this.#wakeBy(Math.min(exp, (attachment.checkedAt ?? now) + RECHECK_MS) + SWEEP_SLACK_MS);
     const headers = identity.protocol ? { "Sec-WebSocket-Protocol": identity.protocol } : undefined;
     return new Response(null, { status: 101, webSocket: client, headers });
+  }
+
+  /** Every message after `afterSeq` if the buffer holds them all and they are few enough to replay. */
+  #replay(afterSeq: number): ChatMessage[] | undefined {
+    if (this.#store.lastSeq() - afterSeq > CHAT_LIMITS.replayMax) return undefined;
+    return this.#store.after(Math.min(afterSeq, this.#store.lastSeq()));
   }
 
   override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
     const me = ws.deserializeAttachment() as Attachment | null;
     if (!me || me.closing) return;
+    // The sweep closes expired sockets a little late (SWEEP_SLACK_MS); their frames stop on time.
+    if (me.exp !== undefined && me.exp <= Date.now()) return this.#close([ws], CLOSE.tokenExpired);
+    const refusedBefore = this.#refusals.get(ws) ?? 0;
+    this.#frame(ws, me, raw);
+    if ((this.#refusals.get(ws) ?? 0) === refusedBefore) this.#refusals.delete(ws);
+  }
+
+  #frame(ws: WebSocket, me: Attachment, raw: string | ArrayBuffer) {
     if (typeof raw !== "string") return this.#fail(ws, "frame.invalid", "Frames are JSON text");
     if (raw.length > CHAT_LIMITS.maxFrameChars)
       return this.#fail(ws, "frame.too_large", "The frame is too large");
@@ -121,16 +193,18 @@ export class ChatRoom extends DurableObject<Env> {
   }
 
   #handle(ws: WebSocket, me: Attachment, frame: ClientFrame) {
-    switch (frame.type) {
-      case "send":
-        return this.#onSend(ws, me, frame);
-      case "read":
-        return this.#onRead(ws, me, frame.seq);
-      case "typing":
-        return this.#onTyping(me);
-      case "resume":
-        return this.#onResume(ws, frame.afterSeq);
+    if (frame.type === "send") return this.#onSend(ws, me, frame);
+    // Cheap frames still cost a storage write or a broadcast each: bounded per user, like sends.
+    const resume = frame.type === "resume";
+    const waitMs = resume
+      ? this.#takeToken(`resume:${me.userId}`, CHAT_LIMITS.resumeBurst, 1000 / CHAT_LIMITS.resumeEveryMs)
+      : this.#takeToken(`chatter:${me.userId}`, CHAT_LIMITS.chatterBurst, CHAT_LIMITS.chatterPerSecond);
+    if (waitMs > 0) {
+      return this.#fail(ws, "frame.rate_limited", `Too many ${frame.type} frames`, { retryAfterMs: waitMs });
     }
+    if (frame.type === "read") return this.#onRead(ws, me, frame.seq);
+    if (frame.type === "typing") return this.#onTyping(me);
+    return this.#onResume(ws, frame.afterSeq);
   }
 
   #onSend(ws: WebSocket, me: Attachment, frame: Extract<ClientFrame, { type: "send" }>) {
@@ -150,7 +224,7 @@ export class ChatRoom extends DurableObject<Env> {
     // A retry is answered before the rate limit: it costs nothing, and the client is owed its ack.
     const seq = this.#store.sentSeq(me.userId, clientMsgId);
     if (seq !== undefined) return this.#send(ws, { type: "ack", clientMsgId, seq });
-    const waitMs = this.#takeToken(me.userId);
+    const waitMs = this.#takeToken(`send:${me.userId}`, CHAT_LIMITS.sendBurst, CHAT_LIMITS.sendPerSecond);
     if (waitMs > 0) {
       return this.#fail(ws, "message.rate_limited", "You are sending too fast", {
         clientMsgId,
@@ -175,13 +249,22 @@ export class ChatRoom extends DurableObject<Env> {
   }
 
   /**
-   * Debounces: a burst of messages sets the alarm once. After an eviction #alarmAt is unknown, so the
-   * first call may move a pending alarm by up to FLUSH_DELAY_MS; each duty re-arms itself anyway.
+   * Debounces: a burst of messages sets the alarm once. After an eviction the pending alarm is read
+   * from storage first, so a late need (a socket's expiry) never postpones an earlier one (a drain).
    */
   #wakeBy(at: number) {
+    if (this.#alarmKnown && this.#alarmAt !== undefined && this.#alarmAt <= at) return;
+    void this.#setAlarmBy(at);
+  }
+
+  async #setAlarmBy(at: number) {
+    if (!this.#alarmKnown) {
+      this.#alarmAt = (await this.ctx.storage.getAlarm()) ?? undefined;
+      this.#alarmKnown = true;
+    }
     if (this.#alarmAt !== undefined && this.#alarmAt <= at) return;
     this.#alarmAt = at;
-    void this.ctx.storage.setAlarm(at);
+    await this.ctx.storage.setAlarm(at);
   }
 
   /**
@@ -191,14 +274,61 @@ export class ChatRoom extends DurableObject<Env> {
    */
   override async alarm(): Promise<void> {
     this.#alarmAt = undefined;
+    this.#alarmKnown = true;
     // A drain-only wake leaves a write-through that is not due yet for its own time (after an
     // eviction the due time is unknown: flush now).
     const flushDue = this.#flushAt === undefined || this.#flushAt <= Date.now();
     const flushing = flushDue ? this.#flush() : Promise.resolve(this.#flushAt);
     if (flushDue) this.#flushAt = undefined;
-    const [flushAt, drainAt] = await Promise.all([flushing, this.#drain()]);
-    const next = Math.min(flushAt ?? Infinity, drainAt ?? Infinity);
+    const [flushAt, drainAt, sweepAt] = await Promise.all([flushing, this.#drain(), this.#sweep()]);
+    const next = Math.min(flushAt ?? Infinity, drainAt ?? Infinity, sweepAt ?? Infinity);
     if (next !== Infinity) this.#wakeBy(next);
+  }
+
+  /**
+   * Closes the sockets whose token expired and re-checks in MySQL the users whose membership was
+   * last confirmed RECHECK_MS ago (a leave the Worker could not tell the room). Returns when it is
+   * next due; none while no socket is open, so an empty room sleeps.
+   */
+  async #sweep(): Promise<number | undefined> {
+    const now = Date.now();
+    const expired: WebSocket[] = [];
+    const due: WebSocket[] = [];
+    let next = Infinity;
+    for (const ws of this.ctx.getWebSockets()) {
+      const att = ws.deserializeAttachment() as Attachment | null;
+      if (!att || att.closing) continue;
+      // A socket accepted by an older version carries neither time: it is treated as new here.
+      const exp = att.exp ?? now + LEGACY_TOKEN_MS;
+      const recheckAt = (att.checkedAt ?? now) + RECHECK_MS;
+      if (exp <= now) expired.push(ws);
+      else if (recheckAt <= now) due.push(ws);
+      else next = Math.min(next, exp, recheckAt);
+    }
+    this.#close(expired, CLOSE.tokenExpired);
+    const festivalId = this.#store.state()?.festivalId;
+    if (due.length && festivalId !== undefined) {
+      const ids = [...new Set(due.map((ws) => (ws.deserializeAttachment() as Attachment).userId))];
+      try {
+        const allowed = await stillAllowed(getServices(this.env), festivalId, ids);
+        const checkedAt = Date.now();
+        const left: WebSocket[] = [];
+        for (const ws of due) {
+          const att = ws.deserializeAttachment() as Attachment | null;
+          if (!att || att.closing) continue;
+          if (!allowed.has(att.userId)) left.push(ws);
+          else {
+            ws.serializeAttachment({ ...att, checkedAt });
+            next = Math.min(next, att.exp ?? Infinity, checkedAt + RECHECK_MS);
+          }
+        }
+        this.#close(left, CLOSE.left);
+      } catch (error) {
+        this.#log.warn("chat room: membership re-check failed; retrying", { error, room: festivalId });
+        next = Math.min(next, now + FLUSH_RETRY_MS);
+      }
+    }
+    return next === Infinity ? undefined : next + SWEEP_SLACK_MS;
   }
 
   async #drain(): Promise<number | undefined> {
@@ -254,7 +384,7 @@ export class ChatRoom extends DurableObject<Env> {
 
   async #flush(): Promise<number | undefined> {
     try {
-      await flushRoom(getServices(this.env), this.#store, new Set(this.#online().map((u) => u.userId)));
+      await flushRoom(getServices(this.env), this.#store);
       this.#store.pruneSentIds(Date.now() - CHAT_LIMITS.dedupeWindowMs);
       return undefined;
     } catch (error) {
@@ -281,26 +411,25 @@ export class ChatRoom extends DurableObject<Env> {
   #onResume(ws: WebSocket, afterSeq: number) {
     if (afterSeq > this.#store.lastSeq())
       return this.#fail(ws, "resume.invalid_seq", "No message has this seq yet");
-    const missed = this.#store.after(afterSeq);
+    const missed = this.#replay(afterSeq);
     if (!missed) {
       return this.#fail(
         ws,
         "resume.too_old",
-        "The gap is older than the recent buffer; load it from the history",
+        "The gap is too old or too long to replay; load it from the history",
       );
     }
     for (const message of missed) this.#send(ws, { type: "message", ...message });
   }
 
-  /** Token bucket per user; returns 0 when a token was taken, else the wait for the next one. */
-  #takeToken(userId: number): number {
+  /** Token bucket per key; returns 0 when a token was taken, else the wait for the next one. */
+  #takeToken(key: string, burst: number, perSecond: number): number {
     const now = Date.now();
-    const { sendBurst, sendPerSecond } = CHAT_LIMITS;
-    const bucket = this.#buckets.get(userId) ?? { tokens: sendBurst, at: now };
-    bucket.tokens = Math.min(sendBurst, bucket.tokens + ((now - bucket.at) / 1000) * sendPerSecond);
+    const bucket = this.#buckets.get(key) ?? { tokens: burst, at: now };
+    bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * perSecond);
     bucket.at = now;
-    this.#buckets.set(userId, bucket);
-    if (bucket.tokens < 1) return Math.ceil(((1 - bucket.tokens) / sendPerSecond) * 1000);
+    this.#buckets.set(key, bucket);
+    if (bucket.tokens < 1) return Math.ceil(((1 - bucket.tokens) / perSecond) * 1000);
     bucket.tokens -= 1;
     return 0;
   }
@@ -323,14 +452,51 @@ export class ChatRoom extends DurableObject<Env> {
   /** RPC from the Worker: the user is no longer a member; their sockets here close now. */
   async memberLeft(userId: number, anonymizeAs?: string): Promise<void> {
     if (anonymizeAs) this.#store.anonymize(userId, anonymizeAs);
-    const sockets = this.#socketsOf(userId);
+    this.#gone(userId, "", "left", CLOSE.left);
+  }
+
+  /**
+   * RPC from the Worker: the user's sessions ended (logout everywhere, a role or password change,
+   * deletion), or with `jti` one token was logged out. Their sockets close now, and a connect that
+   * was checked before this call is refused.
+   */
+  async revoke(userId: number, jti?: string): Promise<void> {
+    this.#gone(userId, jti ?? "", "revoked", CLOSE.sessionRevoked);
+  }
+
+  #gone(userId: number, jti: string, reason: GoneReason, close: Close) {
+    this.#store.recordGone(userId, jti, reason, Date.now());
+    const sockets = this.#socketsOf(userId).filter(
+      (ws) => !jti || (ws.deserializeAttachment() as Attachment).jti === jti,
+    );
+    this.#close(sockets, close);
+  }
+
+  /** RPC from the unread-push job: which of these users have a socket open here now. */
+  async onlineAmong(userIds: number[]): Promise<number[]> {
+    const online = new Set(this.#online().map((u) => u.userId));
+    return userIds.filter((id) => online.has(id));
+  }
+
+  /** Server-side close: presence `left` goes out once for each user who has no socket left. */
+  #close(sockets: WebSocket[], { code, reason }: Close) {
+    const users = new Map<number, string>();
     for (const ws of sockets) {
-      const att = ws.deserializeAttachment() as Attachment;
+      const att = ws.deserializeAttachment() as Attachment | null;
+      if (!att || att.closing) continue;
       ws.serializeAttachment({ ...att, closing: true });
-      ws.close(4003, "left the room");
+      users.set(att.userId, att.nickname);
+      try {
+        ws.close(code, reason);
+      } catch {
+        // Already closed.
+      }
     }
-    const first = sockets[0]?.deserializeAttachment() as Attachment | undefined;
-    if (first) this.#broadcast({ type: "presence", event: "left", userId, nickname: first.nickname }, userId);
+    for (const [userId, nickname] of users) {
+      if (this.#socketsOf(userId).length === 0) {
+        this.#broadcast({ type: "presence", event: "left", userId, nickname }, userId);
+      }
+    }
   }
 
   #departed(ws: WebSocket) {
@@ -394,5 +560,9 @@ export class ChatRoom extends DurableObject<Env> {
     extra: { clientMsgId?: string; retryAfterMs?: number } = {},
   ) {
     this.#send(ws, { type: "error", code, message, ...extra });
+    // A client that ignores its errors (retryAfterMs) and keeps sending is not a client we serve.
+    const refusals = (this.#refusals.get(ws) ?? 0) + 1;
+    this.#refusals.set(ws, refusals);
+    if (refusals >= CHAT_LIMITS.refusalsBeforeClose) this.#close([ws], CLOSE.abuse);
   }
 }

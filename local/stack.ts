@@ -164,7 +164,10 @@ export class Stack {
   }
 
   /** Starts one stand-in on its configured port (or the port it had, so a restart keeps its URL). */
-  async startStandin(name: StandinName, overrides: { mysqlPort?: number } = {}): Promise<void> {
+  async startStandin(
+    name: StandinName,
+    overrides: { mysqlPort?: number; redisPort?: number } = {},
+  ): Promise<void> {
     const { ports, credentials: cr } = this.config;
     switch (name) {
       case "planetscale":
@@ -180,7 +183,7 @@ export class Stack {
       case "redis":
         this.redis = await startRedisStandin({
           port: this.redis?.port ?? ports.redis,
-          redis: REDIS_SERVER,
+          redis: { ...REDIS_SERVER, port: overrides.redisPort ?? REDIS_SERVER.port },
           token: cr.redisToken,
           latencyMs: this.latencyMs,
         });

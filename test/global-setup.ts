@@ -20,6 +20,11 @@ export default async function setup(project: TestProject) {
     CHECKIN_SECRET: randomSecret(),
     // One web app on another origin may call the API (test/worker/http-edge.test.ts).
     CORS_ORIGINS: "https://app.somsom.test",
+    // A cron tick driven by a test (test/worker/cron.ts) polls Kafka for 2 s, not the 50 s of production.
+    CHAT_CONSUMER_RUN_MS: "2000",
+    // A room that tests can fill (test/worker/chat.limits.test.ts); the most any other chat test opens
+    // at once is 60 (chat.history.test.ts).
+    CHAT_MAX_SOCKETS_PER_ROOM: "64",
   });
   project.provide("controlUrl", control.url);
 

@@ -43,7 +43,23 @@ CREATE TABLE IF NOT EXISTS outbox (
   payload TEXT NOT NULL,
   created_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS gone (
+  user_id INTEGER NOT NULL,
+  jti TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  PRIMARY KEY (user_id, jti)
+);
 `;
+
+/** Why a user's sockets were closed by the Worker's word: they left, or their session ended. */
+export type GoneReason = "left" | "revoked";
+
+/**
+ * A leave or revocation is remembered this long: enough for any connect that was checked before it
+ * to arrive (a connect is one request; the Worker's check and its forward take seconds at worst).
+ */
+const GONE_KEEP_MS = 5 * 60_000;
 
 export interface Author {
   userId: number;
@@ -273,6 +289,31 @@ export class RoomStore {
 
   pruneSentIds(olderThan: number): void {
     this.#sql.exec("DELETE FROM sent_ids WHERE sent_at < ?", olderThan);
+  }
+
+  /** Records a leave (jti "": every token) or one token's revocation, and forgets the stale ones. */
+  recordGone(userId: number, jti: string, reason: GoneReason, at: number): void {
+    this.#sql.exec("DELETE FROM gone WHERE at < ?", at - GONE_KEEP_MS);
+    this.#sql.exec(
+      "INSERT OR REPLACE INTO gone (user_id, jti, reason, at) VALUES (?, ?, ?, ?)",
+      userId,
+      jti,
+      reason,
+      at,
+    );
+  }
+
+  /** Whether a leave or revocation of this user (or this token) came at or after `checkedAt`. */
+  goneSince(userId: number, jti: string, checkedAt: number): GoneReason | undefined {
+    const [row] = this.#sql
+      .exec<{ reason: GoneReason }>(
+        "SELECT reason FROM gone WHERE user_id = ? AND jti IN ('', ?) AND at >= ? LIMIT 1",
+        userId,
+        jti,
+        checkedAt,
+      )
+      .toArray();
+    return row?.reason;
   }
 
   /** A deleted account keeps its messages under an anonymous name, in the buffer and the outbox. */

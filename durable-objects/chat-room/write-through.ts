@@ -7,7 +7,8 @@ import type { RoomStore } from "./store";
 
 /**
  * What a ChatRoom object writes back to MySQL and Redis, from its alarm, debounced: the room list
- * (GET /v1/me/chat-rooms) and the unread pushes then never need to ask the objects.
+ * (GET /v1/me/chat-rooms) then never needs to ask the objects, and the unread pushes only ask which
+ * of the members they page through are online.
  */
 
 /** A burst of messages costs one write per room per this interval, not one per message. */
@@ -15,7 +16,7 @@ export const FLUSH_DELAY_MS = 1000;
 export const FLUSH_RETRY_MS = 10_000;
 const CURSOR_CHUNK = 500;
 
-export async function flushRoom(s: Services, store: RoomStore, online: ReadonlySet<number>): Promise<void> {
+export async function flushRoom(s: Services, store: RoomStore): Promise<void> {
   const room = store.state();
   if (!room) return;
   const cursors = store.unflushedCursors();
@@ -29,18 +30,14 @@ export async function flushRoom(s: Services, store: RoomStore, online: ReadonlyS
   if (summaryDue) store.markSummaryFlushed(last.seq);
 
   if (last && room.lastSeq > room.notifiedSeq) {
-    const offline = await offlineUnread(s, room.festivalId, last.seq, online);
-    if (offline.length) {
-      await publishUnreadEvent(s, {
-        roomId: String(room.festivalId),
-        festivalId: room.festivalId,
-        fromSeq: room.notifiedSeq + 1,
-        toSeq: last.seq,
-        lastMessage: last,
-        offline,
-        at: new Date().toISOString(),
-      });
-    }
+    await publishUnreadEvent(s, {
+      roomId: String(room.festivalId),
+      festivalId: room.festivalId,
+      fromSeq: room.notifiedSeq + 1,
+      toSeq: last.seq,
+      lastMessage: last,
+      at: new Date().toISOString(),
+    });
     store.markNotified(last.seq);
   }
 }
@@ -72,14 +69,4 @@ async function writeSummary(s: Services, festivalId: number, last: ChatMessage) 
     .update(chatRooms)
     .set({ lastSeq: last.seq, lastMessage: last })
     .where(and(eq(chatRooms.festivalId, festivalId), lt(chatRooms.lastSeq, last.seq)));
-}
-
-async function offlineUnread(s: Services, festivalId: number, lastSeq: number, online: ReadonlySet<number>) {
-  const behind = await s.db
-    .select({ userId: chatMembers.userId, readSeq: chatMembers.readSeq })
-    .from(chatMembers)
-    .where(and(eq(chatMembers.festivalId, festivalId), lt(chatMembers.readSeq, lastSeq)));
-  return behind
-    .filter((m) => !online.has(m.userId))
-    .map((m) => ({ userId: m.userId, unreadCount: lastSeq - m.readSeq }));
 }

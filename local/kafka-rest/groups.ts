@@ -9,8 +9,19 @@ import { toMessage } from "./log.ts";
  * Consumer groups: committed offsets (durable, per group) and consumer instances (in memory, per
  * group + instance id, each with its own fetch positions), as the Kafka REST API exposes them.
  *
- * Deliberate simplification: every instance reads all partitions of the topics it subscribes to; partitions are
- * not split between instances of one group that poll at the same time. The project runs one consumer at a time.
+ * Partitions are split between the members of a group as a real Kafka group splits them, because
+ * that is what a client of a REST proxy lives with: an instance joins the group on its first poll
+ * (creating it and subscribing join nothing yet: the proxy's KafkaConsumer joins inside poll()),
+ * and every member keeps its partitions until it is deleted or expires after idling, even while
+ * nobody polls it (the proxy's consumer heartbeats on its own thread). So a run that left its
+ * instance behind starves the next run of those partitions, which is what the chat consumer must
+ * handle. Assignment is Kafka's range assignor over the members in the order they joined; it is
+ * recomputed whenever membership changes, and a member's next poll sees the result (the rebalance a
+ * real consumer goes through inside poll()). A revoked partition's fetch position is dropped, so
+ * its new owner starts at the committed offset: what the old owner read but did not commit is read
+ * again, never skipped. Simplification: a commit is taken from any live instance of the group, as
+ * the group coordinator takes one from any member of the current generation; the window in which
+ * Kafka would answer CommitFailedException (a rebalance the committer has not seen) is not modelled.
  */
 
 export interface TopicPartition {
@@ -42,6 +53,9 @@ export const MAX_RECORDS_PER_CALL = 500;
 
 /** An instance nobody polled for this long is dropped, like the REST proxy's consumer.instance.timeout.ms. */
 export const INSTANCE_IDLE_TIMEOUT_MS = 5 * 60_000;
+
+/** How often a waiting poll looks whether a rebalance gave it partitions (which no append announces). */
+const REBALANCE_CHECK_MS = 250;
 
 function tpKey(topic: string, partition: number): string {
   // Topic names cannot contain "/", so the key is unambiguous.
@@ -160,6 +174,8 @@ class ConsumerInstance {
   lastAutoCommitAt = Date.now();
   // Rotates which partition a poll reads first, so one busy partition cannot starve the others.
   rotation = 0;
+  /** When it joined the group (its first poll), as a sequence number; undefined = not a member yet. */
+  joined: number | undefined;
   private busy = 0;
   private tail: Promise<unknown> = Promise.resolve();
 
@@ -207,6 +223,7 @@ export class ConsumerGroups {
   /** consumer.instance.timeout.ms; tests shorten it to make an instance expire in the middle of a run. */
   instanceTimeoutMs = INSTANCE_IDLE_TIMEOUT_MS;
   private readonly log: LogStore;
+  private joins = 0;
   private readonly offsets: OffsetStore;
   private readonly instances = new Map<string, Map<string, ConsumerInstance>>();
 
@@ -246,25 +263,71 @@ export class ConsumerGroups {
     return instance;
   }
 
-  /** v2 `GET {base_uri}/records`: a subscription to a topic not created yet simply finds nothing. */
-  async poll(instance: ConsumerInstance, timeoutMs: number, signal: AbortSignal): Promise<Message[]> {
-    return instance.exclusive(() => this.pollInstance(instance, timeoutMs, signal));
+  /**
+   * v2 `GET {base_uri}/records`: a subscription to a topic not created yet simply finds nothing.
+   * `maxBytes` bounds the unencoded keys and values of the answer as Confluent's REST Proxy does
+   * (KafkaConsumerReadTask: a record is added only while bytes so far + its size stay below the
+   * limit; the answer ends at the first one that would not fit, which stays for the next call).
+   */
+  async poll(
+    instance: ConsumerInstance,
+    timeoutMs: number,
+    signal: AbortSignal,
+    maxBytes = Number.POSITIVE_INFINITY,
+  ): Promise<Message[]> {
+    return instance.exclusive(() => this.pollInstance(instance, timeoutMs, signal, maxBytes));
   }
 
-  private async pollInstance(instance: ConsumerInstance, timeoutMs: number, signal: AbortSignal) {
+  private async pollInstance(
+    instance: ConsumerInstance,
+    timeoutMs: number,
+    signal: AbortSignal,
+    maxBytes = Number.POSITIVE_INFINITY,
+  ) {
     const topics = instance.topics.flatMap((name) => this.log.get(name) ?? []);
     await this.autoCommitIfDue(instance);
-    this.assign(instance, topics);
+    instance.joined ??= ++this.joins;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       // A client that hung up must not have records marked as handed out.
       if (signal.aborted) return [];
-      const messages = this.take(instance, topics);
-      if (messages.length > 0) return messages;
+      // Each round: membership may have changed while this poll waited (a member left or joined).
+      const owned = this.rebalance(instance, topics);
+      const { messages, full } = this.take(instance, owned, maxBytes);
+      if (messages.length > 0 || full) return messages;
       const remaining = deadline - Date.now();
       if (remaining <= 0 || this.log.isStopping) return [];
-      await this.log.waitForAppend(instance.topics, remaining, signal);
+      // Partitions another member gives up arrive without an append: look again soon.
+      await this.log.waitForAppend(instance.topics, Math.min(remaining, REBALANCE_CHECK_MS), signal);
     }
+  }
+
+  /**
+   * The partitions of `topics` this member owns now (range assignor over the live members in join
+   * order). Drops the positions of partitions it lost and gives new ones the committed offset.
+   */
+  private rebalance(instance: ConsumerInstance, topics: readonly Topic[]): PartitionLog[] {
+    const now = Date.now();
+    const members = [...(this.instances.get(instance.group)?.values() ?? [])]
+      .filter((m) => m.joined !== undefined && (m.isBusy || now - m.lastSeenAt <= this.instanceTimeoutMs))
+      .sort((a, b) => (a.joined ?? 0) - (b.joined ?? 0));
+    const owned: PartitionLog[] = [];
+    for (const topic of topics) {
+      const subscribed = members.filter((m) => m.topics.includes(topic.name));
+      const index = subscribed.indexOf(instance);
+      const count = topic.partitions.length;
+      const each = Math.floor(count / subscribed.length);
+      const extra = count % subscribed.length;
+      const first = index * each + Math.min(index, extra);
+      const mine = index < 0 ? [] : topic.partitions.slice(first, first + each + (index < extra ? 1 : 0));
+      owned.push(...mine);
+      const keep = new Set(mine.map((log) => tpKey(log.topic, log.partition)));
+      for (const [key, position] of instance.positions) {
+        if (position.topic === topic.name && !keep.has(key)) instance.positions.delete(key);
+      }
+    }
+    this.assign(instance, owned);
+    return owned;
   }
 
   /** Commit explicit offsets, or (none given) everything the instance has handed out so far. */
@@ -307,13 +370,17 @@ export class ConsumerGroups {
     await this.dropIdleInstances();
     return [...this.instances].map(([name, instances]) => ({
       name,
-      instances: [...instances.values()].map((instance) => ({
-        name: instance.id,
-        topics: instance.topics.map((topic) => ({
-          topic,
-          partitions: (this.log.get(topic)?.partitions ?? []).map((log) => log.partition),
-        })),
-      })),
+      instances: [...instances.values()].map((instance) => {
+        const topics = instance.topics.flatMap((topic) => this.log.get(topic) ?? []);
+        const owned = instance.joined === undefined ? [] : this.rebalance(instance, topics);
+        return {
+          name: instance.id,
+          topics: topics.map((topic) => ({
+            topic: topic.name,
+            partitions: owned.filter((log) => log.topic === topic.name).map((log) => log.partition),
+          })),
+        };
+      }),
     }));
   }
 
@@ -371,14 +438,12 @@ export class ConsumerGroups {
   }
 
   /** Give the instance a position on every partition it has none for: the committed offset, else the reset policy. */
-  private assign(instance: ConsumerInstance, topics: readonly Topic[]): void {
-    for (const topic of topics) {
-      for (const log of topic.partitions) {
-        const key = tpKey(topic.name, log.partition);
-        if (instance.positions.has(key)) continue;
-        const offset = this.startOffset(instance, log);
-        instance.positions.set(key, { topic: topic.name, partition: log.partition, offset });
-      }
+  private assign(instance: ConsumerInstance, logs: readonly PartitionLog[]): void {
+    for (const log of logs) {
+      const key = tpKey(log.topic, log.partition);
+      if (instance.positions.has(key)) continue;
+      const offset = this.startOffset(instance, log);
+      instance.positions.set(key, { topic: log.topic, partition: log.partition, offset });
     }
   }
 
@@ -398,22 +463,33 @@ export class ConsumerGroups {
     }
   }
 
-  /** Hand out up to MAX_RECORDS_PER_CALL records from the instance's positions, advancing them. */
-  private take(instance: ConsumerInstance, topics: readonly Topic[]): Message[] {
-    const logs = topics.flatMap((topic) => topic.partitions);
-    if (logs.length === 0) return [];
-    const start = instance.rotation++ % logs.length;
+  /**
+   * Hand out up to MAX_RECORDS_PER_CALL records, and less than `maxBytes` of keys and values, from
+   * the instance's positions on `logs`, advancing them. `full`: the next record did not fit.
+   */
+  private take(
+    instance: ConsumerInstance,
+    logs: readonly PartitionLog[],
+    maxBytes = Number.POSITIVE_INFINITY,
+  ): { messages: Message[]; full: boolean } {
     const messages: Message[] = [];
+    if (logs.length === 0) return { messages, full: false };
+    const start = instance.rotation++ % logs.length;
+    let bytes = 0;
     for (let i = 0; i < logs.length && messages.length < MAX_RECORDS_PER_CALL; i++) {
       const log = logs[(start + i) % logs.length];
       if (log === undefined) continue;
       const position = instance.positions.get(tpKey(log.topic, log.partition));
       if (position === undefined) continue;
-      const records = log.read(position.offset, MAX_RECORDS_PER_CALL - messages.length);
-      for (const record of records) messages.push(toMessage(log, record));
-      position.offset += records.length;
+      for (const record of log.read(position.offset, MAX_RECORDS_PER_CALL - messages.length)) {
+        const size = Buffer.byteLength(record.key) + Buffer.byteLength(record.value);
+        if (bytes + size >= maxBytes) return { messages, full: true };
+        bytes += size;
+        messages.push(toMessage(log, record));
+        position.offset += 1;
+      }
     }
-    return messages;
+    return { messages, full: false };
   }
 
   private requirePartition(topic: string, partition: number): void {

@@ -11,13 +11,17 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { createPool } from "mysql2/promise";
 import { closeServer, listen, readBody, sendJson } from "../http.ts";
 import { requestError } from "./errors.ts";
-import { SessionManager } from "./sessions.ts";
+import { SessionManager, type StatementFault } from "./sessions.ts";
 
 export interface PlanetscaleStandin {
   url: string;
   port: number;
   /** Delay added to every request from now on (production's network round trip; 0 = none). */
   setLatency(ms: number): void;
+  /** Fault tests: statements containing `match` fail like a deadlock (1213) or lock wait timeout (1205). */
+  injectFault(fault: StatementFault): void;
+  /** Returns how many statements the cleared faults failed. */
+  clearFaults(match?: string): number;
   close(): Promise<void>;
 }
 
@@ -125,6 +129,8 @@ export async function startPlanetscaleStandin(opts: PlanetscaleStandinOptions): 
     setLatency(ms) {
       latencyMs = ms;
     },
+    injectFault: (fault) => sessions.injectFault(fault),
+    clearFaults: (match) => sessions.clearFaults(match),
     close() {
       closing ??= (async () => {
         await closeServer(server);

@@ -12,6 +12,7 @@ import type { Pool, PoolConnection } from "mysql2/promise";
 import { type ErrorContext, sqlError, standinError, type VitessError } from "./errors.ts";
 import { encodeResult, type RawQueryResult, type VitessResult } from "./result-encoding.ts";
 import { classify, type StatementKind } from "./statements.ts";
+import { UserVariables } from "./user-vars.ts";
 
 /** The opaque session value handed to the client (shaped like PlanetScale's). */
 export interface SessionToken {
@@ -41,12 +42,38 @@ interface Pin {
 
 const ID_PREFIX = "standin-";
 
+/**
+ * A fault injected by a test (local/control-server.ts): the next `times` statements whose text
+ * contains `match` fail with `errno` exactly as MySQL would have failed them under contention,
+ * instead of running. Only what InnoDB can answer to a statement that ran into another one.
+ */
+export interface StatementFault {
+  match: string;
+  errno: 1213 | 1205;
+  /** How many statements it still fails; Infinity until cleared. */
+  times: number;
+}
+
+interface ActiveFault extends StatementFault {
+  fired: number;
+}
+
+const FAULT_ERRORS: Record<StatementFault["errno"], { sqlState: string; sqlMessage: string }> = {
+  1213: {
+    sqlState: "40001",
+    sqlMessage: "Deadlock found when trying to get lock; try restarting transaction",
+  },
+  1205: { sqlState: "HY000", sqlMessage: "Lock wait timeout exceeded; try restarting transaction" },
+};
+
 export class SessionManager {
   readonly #pool: Pool;
   readonly #idleMs: number;
   readonly #context: Omit<ErrorContext, "sql">;
   readonly #pins = new Map<string, Pin>();
   readonly #sweeper: NodeJS.Timeout;
+  #faults: ActiveFault[] = [];
+  readonly #userVars = new UserVariables();
 
   constructor(pool: Pool, idleMs: number, context: Omit<ErrorContext, "sql">) {
     this.#pool = pool;
@@ -54,6 +81,30 @@ export class SessionManager {
     this.#context = context;
     this.#sweeper = setInterval(() => this.#reapIdle(), Math.min(5_000, Math.max(50, idleMs / 2)));
     this.#sweeper.unref();
+  }
+
+  injectFault(fault: StatementFault): void {
+    this.#faults.push({ ...fault, fired: 0 });
+  }
+
+  /** Drops the faults with this `match` (all of them without one); returns how many statements they failed. */
+  clearFaults(match?: string): number {
+    const gone = this.#faults.filter((f) => match === undefined || f.match === match);
+    this.#faults = this.#faults.filter((f) => !gone.includes(f));
+    return gone.reduce((n, f) => n + f.fired, 0);
+  }
+
+  /** The error an injected fault answers for this statement, counting it; undefined: run it. */
+  #faultFor(sql: string, ctx: ErrorContext): { error: VitessError; errno: number } | undefined {
+    const fault = this.#faults.find((f) => f.times > 0 && sql.includes(f.match));
+    if (!fault) return undefined;
+    fault.times -= 1;
+    fault.fired += 1;
+    const e = Object.assign(new Error(FAULT_ERRORS[fault.errno].sqlMessage), {
+      errno: fault.errno,
+      ...FAULT_ERRORS[fault.errno],
+    });
+    return { error: sqlError(e, ctx), errno: fault.errno };
   }
 
   newSession(): SessionToken {
@@ -74,8 +125,39 @@ export class SessionManager {
     if (kind === "begin" || kind === "autocommit-off")
       return this.#openPin(id, sql, kind === "autocommit-off", ctx);
     if (inTransaction) return this.#transactionGone(id, kind, ctx, `idle for more than ${this.#idleMs} ms`);
+    const fault = this.#faultFor(sql, ctx);
+    if (fault) return { session: token(id, false), error: fault.error };
+    if (this.#userVars.involved(id, sql)) return this.#runWithUserVars(id, sql, ctx);
     const ran = await this.#run(this.#pool, sql, ctx);
     return { session: token(id, false), result: ran.result, error: ran.error };
+  }
+
+  /** A statement of a session with user variables: on a connection of its own, theirs applied and cleared. */
+  async #runWithUserVars(id: string, sql: string, ctx: ErrorContext): Promise<ExecuteOutcome> {
+    let conn: PoolConnection;
+    try {
+      conn = await this.#pool.getConnection();
+    } catch (err) {
+      return { session: token(id, false), error: sqlError(err, ctx) };
+    }
+    let fatal = false;
+    try {
+      await this.#userVars.apply(id, conn);
+      const ran = await this.#run(conn, sql, ctx);
+      fatal = ran.fatal;
+      if (!ran.error) await this.#userVars.capture(id, conn, sql);
+      return { session: token(id, false), result: ran.result, error: ran.error };
+    } catch (err) {
+      fatal = true;
+      return { session: token(id, false), error: sqlError(err, ctx) };
+    } finally {
+      if (fatal) conn.destroy();
+      else
+        await this.#userVars.clear(id, conn, sql).then(
+          () => conn.release(),
+          () => conn.destroy(),
+        );
+    }
   }
 
   /**
@@ -111,7 +193,15 @@ export class SessionManager {
       // The transaction may have ended while this statement waited (COMMIT, broken connection).
       if (this.#pins.get(id) !== pin)
         return this.#transactionGone(id, kind, ctx, "before this statement ran");
+      const fault = this.#faultFor(sql, ctx);
+      if (fault) {
+        // InnoDB rolls the whole transaction of a deadlock victim back (a lock wait timeout only the
+        // statement); the client's ROLLBACK then ends the pin as usual.
+        if (fault.errno === 1213) await pin.conn.query("ROLLBACK").catch(() => {});
+        return { session: token(id, true), error: fault.error };
+      }
       const ran = await this.#run(pin.conn, sql, ctx);
+      if (!ran.error) this.#userVars.noteAssigned(pin.conn, sql);
       let ends = kind === "commit" || kind === "rollback";
       if (pin.autocommitOff) ends = false; // with autocommit off, the next transaction starts at once
       if (!ran.error && kind === "autocommit-off") pin.autocommitOff = true;
@@ -122,6 +212,8 @@ export class SessionManager {
       if (ran.fatal) {
         await this.#unpin(id, pin, "destroy");
       } else if (ends) {
+        // The session keeps what its transaction assigned (user variables are not transactional).
+        await this.#userVars.capture(id, pin.conn).catch(() => {});
         // After a failed COMMIT MySQL has usually ended the transaction anyway: make sure.
         await this.#unpin(id, pin, ran.error ? "rollback" : "keep");
       }
@@ -144,7 +236,11 @@ export class SessionManager {
     } catch (err) {
       return { session: token(id, false), error: sqlError(err, ctx) };
     }
-    const ran = await this.#run(conn, sql, ctx);
+    const applied = await this.#userVars.apply(id, conn).then(
+      () => undefined,
+      (err: unknown) => ({ error: sqlError(err, ctx), fatal: true }) as Ran,
+    );
+    const ran = applied ?? (await this.#run(conn, sql, ctx));
     if (!ran.error && this.#pins.has(id)) {
       // Two BEGINs raced on one session; keep the first transaction, never leak the second connection.
       ran.error = standinError("FailedPrecondition", `session ${id} already has an open transaction`, ctx);
@@ -175,6 +271,7 @@ export class SessionManager {
       if (how === "destroy") return pin.conn.destroy();
       if (how === "rollback") await pin.conn.query("ROLLBACK");
       if (pin.autocommitOff) await pin.conn.query("SET autocommit = 1"); // don't poison the pool
+      await this.#userVars.clear(id, pin.conn);
       pin.conn.release();
     } catch {
       pin.conn.destroy();

@@ -26,6 +26,12 @@ export interface RedisStandin {
   token: string;
   /** Delay added to every request from now on (production's network round trip; 0 = none). */
   setLatency(ms: number): void;
+  /**
+   * Fault injection: while on, every authorized request is answered 200 with JSON of the wrong shape
+   * (`{"result":{"garbage":true}}`), as a broken proxy in front of Upstash might. Drives the Worker's
+   * unexpected-error path (generic 500, logged with the request id) through its public interface.
+   */
+  setGarbage(on: boolean): void;
   close(): Promise<void>;
 }
 
@@ -55,8 +61,13 @@ class HttpError extends Error {
 export async function startRedisStandin(opts: RedisStandinOptions): Promise<RedisStandin> {
   const pool = new RedisPool({ host: opts.redis.host, port: opts.redis.port, db: opts.redis.db, size: 4 });
   let latencyMs = opts.latencyMs ?? 0;
-  const delayed = async (req: http.IncomingMessage) => {
+  let garbage = false;
+  const delayed = async (req: http.IncomingMessage): Promise<Reply> => {
     if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
+    if (garbage && authorized(req, new URL(req.url ?? "/", "http://localhost"), opts.token)) {
+      req.resume();
+      return { status: 200, body: { result: { garbage: true } } };
+    }
     return handle(req, opts.token, pool);
   };
   const server = http.createServer((req, res) => {
@@ -78,6 +89,9 @@ export async function startRedisStandin(opts: RedisStandinOptions): Promise<Redi
     token: opts.token,
     setLatency(ms) {
       latencyMs = ms;
+    },
+    setGarbage(on) {
+      garbage = on;
     },
     async close() {
       await closeServer(server);

@@ -276,6 +276,112 @@ describe("Kafka stand-in, Confluent REST Proxy API v2", () => {
     await call("DELETE", c.base_uri);
   });
 
+  it("bounds GET records by max_bytes of unencoded keys and values, as Confluent's proxy does", async () => {
+    const topic = await freshTopic("max-bytes", 1);
+    // Each record is 10 bytes unencoded: key "k" + a 9-byte value (base64 on the wire is longer).
+    await produce(
+      topic,
+      [1, 2, 3, 4, 5].map((n) => ({ key: "k", value: `value-00${n}` })),
+    );
+    const c = await consumer("g-max-bytes", "m");
+    await call("POST", `${c.base_uri}/subscription`, { body: { topics: [topic] } });
+    const get = (maxBytes: string) =>
+      call<WireRecord[]>("GET", `${c.base_uri}/records?timeout=200&max_bytes=${maxBytes}`, {
+        accept: BINARY,
+      });
+
+    // A record is added while the bytes so far plus its own stay under the limit: 10, 20, 30 < 35.
+    expect((await get("35")).body.map((r) => r.offset)).toEqual([0, 1, 2]);
+    // Reaching the limit exactly is too much: 10 + 10 = 20 is not under 20.
+    expect((await get("20")).body.map((r) => r.offset)).toEqual([3]);
+    // A limit below the next record answers nothing at once, and the record waits for the next call.
+    const started = Date.now();
+    expect(await get("5")).toEqual({ status: 200, body: [] });
+    expect(Date.now() - started).toBeLessThan(200);
+    expect((await get("1000")).body.map((r) => [r.offset, unb64(r.value as string)])).toEqual([
+      [4, "value-005"],
+    ]);
+    expect((await get("lots")).status).toBe(422);
+    await call("DELETE", c.base_uri);
+  });
+
+  it("splits a group's partitions between its live members, and moves them when one joins or leaves", async () => {
+    const topic = await freshTopic("rebalance", 4);
+    const toEach = (tag: string) =>
+      call<Offsets>("POST", `/topics/${topic}`, {
+        type: BINARY,
+        body: { records: [0, 1, 2, 3].map((partition) => ({ value: b64(`${tag}${partition}`), partition })) },
+      });
+    await toEach("a");
+    const partitionsOf = (got: { body: WireRecord[] }) =>
+      [...new Set(got.body.map((r) => r.partition))].sort();
+    const join = async (name: string) => {
+      const c = await consumer("g-rebalance", name);
+      await call("POST", `${c.base_uri}/subscription`, { body: { topics: [topic] } });
+      return c.base_uri;
+    };
+
+    // Alone in the group, the first member owns every partition.
+    const first = await join("first");
+    expect(partitionsOf(await records(first))).toEqual([0, 1, 2, 3]);
+    // A second member joins on its first poll and gets half (the range assignor, in join order);
+    // nothing was committed, so it starts at the earliest record of its partitions.
+    const second = await join("second");
+    const secondGot = await records(second);
+    expect(partitionsOf(secondGot)).toEqual([2, 3]);
+    expect(secondGot.body.map((r) => unb64(r.value as string)).sort()).toEqual(["a2", "a3"]);
+    // From now on each member reads only its own share, though the first one never left.
+    await toEach("b");
+    const firstAgain = await records(first);
+    expect(firstAgain.body.map((r) => unb64(r.value as string)).sort()).toEqual(["b0", "b1"]);
+    expect((await records(second)).body.map((r) => unb64(r.value as string)).sort()).toEqual(["b2", "b3"]);
+
+    // The second commits its share and leaves: its partitions go back to the first, from the committed offsets.
+    await call("POST", `${second}/offsets`, {
+      body: { offsets: [2, 3].map((partition) => ({ topic, partition, offset: 1 })) },
+    });
+    expect((await call("DELETE", second)).status).toBe(204);
+    await toEach("c");
+    const back = await records(first);
+    expect(back.body.map((r) => unb64(r.value as string)).sort()).toEqual(["c0", "c1", "c2", "c3"]);
+    await call("DELETE", first);
+  });
+
+  it("keeps a silent member's partitions until the proxy expires it, then gives them to the others", async () => {
+    const topic = await freshTopic("silent", 2);
+    await call<Offsets>("POST", `/topics/${topic}`, {
+      type: BINARY,
+      body: { records: [0, 1].map((partition) => ({ value: b64(`s${partition}`), partition })) },
+    });
+    const join = async (name: string) => {
+      const c = await consumer("g-silent", name);
+      await call("POST", `${c.base_uri}/subscription`, { body: { topics: [topic] } });
+      return c.base_uri;
+    };
+    const left = await join("left-behind");
+    expect((await records(left)).body).toHaveLength(2);
+    // Like a run that crashed: it never polls or leaves again, yet stays a member holding partition 0.
+    const live = await join("live");
+    expect((await records(live)).body.map((r) => r.partition)).toEqual([1]);
+    expect((await records(live)).body).toEqual([]);
+
+    await configureKafkaStandin(standin.url, { username, password }, { consumerInstanceTimeoutMs: 300 });
+    try {
+      // The live member keeps polling (so it stays); once the silent one expired it owns partition 0
+      // and starts it at the earliest record.
+      let got: WireRecord[] = [];
+      for (let i = 0; i < 40 && !got.length; i++) got = (await records(live, BINARY, 100)).body;
+      expect(got.map((r) => [r.partition, unb64(r.value as string)])).toEqual([[0, "s0"]]);
+    } finally {
+      await configureKafkaStandin(
+        standin.url,
+        { username, password },
+        { consumerInstanceTimeoutMs: 300_000 },
+      );
+    }
+    await call("DELETE", live);
+  });
+
   it("answers bad credentials with 401 and a v2 error body", async () => {
     const res = await call("GET", "/topics/x", { authorization: `Basic ${b64(`${username}:nope`)}` });
     expect(res).toEqual({

@@ -85,6 +85,23 @@ describe("protocol", () => {
     await conn.refresh(); // CreateSession
     await conn.execute("SET @greeting = 'hi'");
     expect((await conn.execute("SELECT 2 AS two")).rows).toEqual([{ two: 2 }]);
+    // Other sessions' statements in between take the pool's connections in another order; the
+    // variable still belongs to this session (Vitess keeps user variables in the session), and only to it.
+    const others = await Promise.all(
+      Array.from({ length: 8 }, () => client.execute("SELECT @greeting AS greeting, SLEEP(0.05) AS s")),
+    );
+    expect(others.map((r) => r.rows[0])).toEqual(others.map(() => ({ greeting: null, s: 0 })));
+    expect((await conn.execute("SELECT @greeting AS greeting")).rows).toEqual([{ greeting: "hi" }]);
+    // Types survive (a number stays a number), and a variable set inside a transaction outlives it.
+    await conn.execute("SET @answer = 41 + 1, @word = '불꽃'");
+    await conn.execute("BEGIN");
+    expect((await conn.execute("SELECT @answer AS answer")).rows).toEqual([{ answer: 42 }]);
+    await conn.execute("SET @word = CONCAT(@word, '축제')");
+    await conn.execute("COMMIT");
+    expect((await conn.execute("SELECT @answer + 1 AS next, @word AS word")).rows).toEqual([
+      { next: 43, word: "불꽃축제" },
+    ]);
+    expect((await client.execute("SELECT @answer AS answer")).rows).toEqual([{ answer: null }]);
   });
 
   it("rejects a wrong password with 401", async () => {
@@ -470,5 +487,66 @@ describe("load and lifecycle", () => {
     } finally {
       await small.close();
     }
+  });
+});
+
+describe("injected contention faults (fault tests)", () => {
+  const errorOf = (p: Promise<unknown>) =>
+    p.then(
+      () => undefined,
+      (e: unknown) => e as DatabaseError,
+    );
+  // The message up to the statement: the Sql part names the statement that failed, which differs.
+  const shape = (e: DatabaseError | undefined) => e?.message.replace(/ Sql: ".*$/s, "");
+
+  it("answers an injected deadlock exactly as a real one, and only for the matching statements", async () => {
+    await client.execute("INSERT INTO counters (id, value) VALUES (901, 0), (902, 0), (903, 0)");
+    // A real deadlock: each transaction holds one row and asks for the other's.
+    const [a, b] = [client.connection(), client.connection()];
+    await a.execute("BEGIN");
+    await b.execute("BEGIN");
+    await a.execute("UPDATE counters SET value = value + 1 WHERE id = 901");
+    await b.execute("UPDATE counters SET value = value + 1 WHERE id = 902");
+    const races = await Promise.all([
+      errorOf(a.execute("UPDATE counters SET value = value + 1 WHERE id = 902")),
+      errorOf(b.execute("UPDATE counters SET value = value + 1 WHERE id = 901")),
+    ]);
+    await Promise.all([a.execute("ROLLBACK"), b.execute("ROLLBACK")]);
+    const real = races.find((e) => e !== undefined);
+    expect(real?.message).toMatch(/\(errno 1213\) \(sqlstate 40001\)/);
+
+    standin.injectFault({ match: "WHERE id = 903", errno: 1213, times: 2 });
+    const update = "UPDATE counters SET value = value + 1 WHERE id = 903";
+    const injected = await errorOf(client.execute(update));
+    expect(injected).toBeInstanceOf(DatabaseError);
+    expect(shape(injected)).toBe(shape(real));
+    expect(injected?.message).toContain(`Sql: "${update}"`);
+    // Other statements run; the fault fails exactly `times` matching ones, then the statement runs.
+    expect((await client.execute("SELECT value FROM counters WHERE id = 902")).rows).toEqual([{ value: 0 }]);
+    expect(await errorOf(client.execute(update))).toBeInstanceOf(DatabaseError);
+    expect(await errorOf(client.execute(update))).toBeUndefined();
+    expect((await client.execute("SELECT value FROM counters WHERE id = 903")).rows).toEqual([{ value: 1 }]);
+    expect(standin.clearFaults("WHERE id = 903")).toBe(2);
+  });
+
+  it("rolls back the victim's whole transaction on a deadlock, like InnoDB", async () => {
+    await client.execute("INSERT INTO counters (id, value) VALUES (904, 0), (905, 0)");
+    standin.injectFault({ match: "WHERE id = 905", errno: 1213, times: Number.POSITIVE_INFINITY });
+    const conn = client.connection();
+    await conn.execute("BEGIN");
+    await conn.execute("UPDATE counters SET value = 7 WHERE id = 904");
+    const err = await errorOf(conn.execute("UPDATE counters SET value = 7 WHERE id = 905"));
+    expect(err?.message).toMatch(/code = Aborted desc = Deadlock found .* \(errno 1213\) \(sqlstate 40001\)/);
+    await conn.execute("COMMIT");
+    // The write before the deadlock went with the transaction: nothing of it is committed.
+    expect((await client.execute("SELECT value FROM counters WHERE id = 904")).rows).toEqual([{ value: 0 }]);
+    expect(await openTransactions()).toBe(0);
+    // Until cleared, every matching statement fails; a lock wait timeout reads like MySQL's too.
+    expect(await errorOf(client.execute("UPDATE counters SET value = 1 WHERE id = 905"))).toBeDefined();
+    expect(standin.clearFaults("WHERE id = 905")).toBe(2);
+    standin.injectFault({ match: "WHERE id = 905", errno: 1205, times: 1 });
+    const timeout = await errorOf(client.execute("UPDATE counters SET value = 1 WHERE id = 905"));
+    expect(timeout?.message).toMatch(/desc = Lock wait timeout exceeded.* \(errno 1205\) \(sqlstate HY000\)/);
+    expect((await client.execute("UPDATE counters SET value = 1 WHERE id = 905")).rowsAffected).toBe(1);
   });
 });

@@ -204,6 +204,8 @@ describe("chat persistence: the consumer dies between write and commit", () => {
     });
     expect(crashed.stoppedBy).toBe("died");
     expect(crashed.commits).toBe(0);
+    // The crashed run's instance is still a member of the group, holding its share of the partitions
+    // (and its lease holds until it lapses): the next run must still read every partition.
     expect(died.filter((i) => i.roomId === String(festivalId)).map((i) => i.seq)).toEqual(range(1, 10));
     expectExactly(await dynamoItems(festivalId), first.texts);
 
@@ -216,6 +218,30 @@ describe("chat persistence: the consumer dies between write and commit", () => {
     expectExactly(await dynamoItems(festivalId), new Map([...first.texts, ...second.texts]));
     await closeAll([...first.clients, ...second.clients]);
   });
+
+  it("a run that finds another draining waits for it, then takes over every partition", async () => {
+    const { festivalId, members } = await chatFestival(2);
+    const [alice, bob] = members as [SeededUser, SeededUser];
+    const first = await sendBurst(festivalId, [alice], 10, "w1");
+    await drainToKafka(festivalId);
+    // The cron's way: the current run drains until its budget ends; the next one is already waiting.
+    const current = runConsumer({ budgetMs: 4_000, untilIdle: false });
+    await expect.poll(async () => (await outboxState(festivalId)).persistedSeq, { timeout: 10_000 }).toBe(10);
+    const next = runConsumer({ budgetMs: 15_000, untilIdle: false });
+    // A run that cannot get the lease within its own budget leaves without touching the group.
+    const late = await runConsumer({ budgetMs: 1_000 });
+    expect(late).toMatchObject({ stoppedBy: "busy", records: 0 });
+    expect(await current).toMatchObject({ stoppedBy: "budget" });
+    // Sent after the first run ended: only the waiting run can write them.
+    const second = await sendBurst(festivalId, [bob], 10, "w2");
+    await drainToKafka(festivalId);
+    await expect.poll(async () => (await outboxState(festivalId)).persistedSeq, { timeout: 10_000 }).toBe(20);
+    const report = await next;
+    expect(report.stoppedBy).toBe("budget");
+    expect(report.written).toBeGreaterThanOrEqual(10);
+    expectExactly(await dynamoItems(festivalId), new Map([...first.texts, ...second.texts]));
+    await closeAll([...first.clients, ...second.clients]);
+  }, 60_000);
 
   it("two overlapping runs neither lose nor duplicate a message", async () => {
     const { festivalId, members } = await chatFestival(3);

@@ -1,5 +1,8 @@
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { V1AdminChatPersistenceGetResponse } from "../../workers/api/chat/v1_admin_chat_persistence_get";
+import { runChatConsumer } from "../../workers/jobs/chat-consumer";
+import { createLogger } from "../../workers/lib/logger";
 import { chatFestival } from "../worker/chat-helpers";
 import { closeAll, drainToKafka, runConsumer, sendBurst } from "../worker/chat-history-helpers";
 import { createAdmin } from "../worker/fixtures";
@@ -40,9 +43,37 @@ describe("chat persistence: visibility", () => {
     const consumer = done.body.consumer;
     expect(consumer).toMatchObject({ topic: "chat-messages", group: "chat-persister" });
     expect(consumer?.partitions.length).toBeGreaterThan(0);
-    // The run ended with nothing left to read: every partition whose commit is known is caught up.
+    // The run ended with nothing left to read: every partition is caught up.
     expect(consumer?.partitions.some((p) => (p.committed ?? 0) > 0)).toBe(true);
-    for (const p of consumer?.partitions ?? []) if (p.lag !== null) expect(p.lag).toBe(0);
+    for (const p of consumer?.partitions ?? []) expect(p.lag).toBe(0);
+    await closeAll(sent.clients);
+  });
+
+  it("counts a partition the group never committed as behind from the log start, not as unknown", async () => {
+    const admin = await createAdmin();
+    const { festivalId, members } = await chatFestival(2);
+    const sent = await sendBurst(festivalId, members, 2, "lag");
+    await drainToKafka(festivalId);
+    // A group that never committed (DynamoDB down: the run reads, writes nothing, commits nothing).
+    const group = `never-committed-${crypto.randomUUID()}`;
+    await control("stop", "dynamo");
+    try {
+      const run = await runChatConsumer(
+        { ...env, KAFKA_CONSUMER_GROUP: group },
+        createLogger({ test: "lag" }),
+        { budgetMs: 3_000, pollWaitMs: 300, untilIdle: true },
+      );
+      expect(run).toMatchObject({ stoppedBy: "write-failed", commits: 0 });
+    } finally {
+      await control("start", "dynamo");
+    }
+    const consumer = (await view(admin.token)).body.consumer;
+    expect(consumer?.group).toBe(group);
+    const partitions = consumer?.partitions ?? [];
+    expect(partitions.length).toBeGreaterThan(0);
+    // The stand-in keeps its whole log (start 0): everything in the partition is behind.
+    for (const p of partitions) expect(p).toMatchObject({ committed: null, lag: p.end });
+    expect(partitions.some((p) => p.end > 0)).toBe(true);
     await closeAll(sent.clients);
   });
 

@@ -112,6 +112,14 @@ export class ChatClient {
     );
   }
 
+  /** Resolves with the close the server sent (waits up to `timeoutMs`). */
+  async closedBy(timeoutMs = 5000): Promise<{ code: number; reason: string }> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    if (!this.closed) throw new Error(`socket still open after ${timeoutMs} ms`);
+    return this.closed;
+  }
+
   async close() {
     if (this.closed) return;
     const closed = new Promise<void>((resolve) => this.ws.addEventListener("close", () => resolve()));
@@ -124,19 +132,20 @@ export class ChatClient {
 export async function connect(
   festivalId: number,
   token: string | undefined,
-  opts: { via?: "header" | "protocol"; headers?: Record<string, string> } = {},
+  opts: { via?: "header" | "protocol"; headers?: Record<string, string>; after?: number } = {},
 ) {
   const headers: Record<string, string> = { Upgrade: "websocket", ...opts.headers };
   if (token && opts.via === "protocol") headers["Sec-WebSocket-Protocol"] = `somsom.chat.v1, bearer.${token}`;
   else if (token) headers.Authorization = `Bearer ${token}`;
-  const res = await SELF.fetch(`http://somsom.test/v1/festivals/${festivalId}/chat`, { headers });
+  const query = opts.after === undefined ? "" : `?after=${opts.after}`;
+  const res = await SELF.fetch(`http://somsom.test/v1/festivals/${festivalId}/chat${query}`, { headers });
   const client = res.webSocket ? new ChatClient(res.webSocket) : undefined;
   return { res, client };
 }
 
 /** Connects and waits for the welcome frame; fails the test if the upgrade was refused. */
-export async function join(festivalId: number, user: { token: string }) {
-  const { res, client } = await connect(festivalId, user.token);
+export async function join(festivalId: number, user: { token: string }, opts: { after?: number } = {}) {
+  const { res, client } = await connect(festivalId, user.token, opts);
   if (!client) throw new Error(`upgrade refused: ${res.status} ${await res.text()}`);
   const welcome = await client.waitType("welcome");
   return { client, welcome };

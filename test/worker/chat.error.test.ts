@@ -135,9 +135,9 @@ describe("chat: bad input is an error frame, and the socket stays open", () => {
     await client.close();
   });
 
-  it("answers a resume older than the buffer with resume.too_old, never a partial replay", async () => {
+  it("replays at most replayMax messages: a longer gap is resume.too_old, never a partial replay", async () => {
     const perUser = CHAT_LIMITS.sendBurst - 1;
-    const senders = Math.ceil((CHAT_LIMITS.bufferSize + 10) / perUser);
+    const senders = Math.ceil((CHAT_LIMITS.replayMax + 10) / perUser);
     const { festivalId, members } = await chatFestival(senders);
     const clients = await Promise.all(members.map(async (m) => (await join(festivalId, m)).client));
     await Promise.all(
@@ -150,23 +150,33 @@ describe("chat: bad input is an error frame, and the socket stays open", () => {
     const total = senders * perUser;
     const acks = clients.flatMap((c) => c.frames.filter((f) => f.type === "ack"));
     expect(acks).toHaveLength(total);
-    const oldestKept = total - CHAT_LIMITS.bufferSize + 1;
+    const oldestReplayable = total - CHAT_LIMITS.replayMax + 1;
 
     const reader = clients[0] as ChatClient;
     await reader.waitType("message", (m) => m.seq === total);
     const from = reader.frames.length;
-    reader.send({ type: "resume", afterSeq: oldestKept - 2 });
+    reader.send({ type: "resume", afterSeq: oldestReplayable - 2 });
     const tooOld = await reader.waitType("error", () => true, from);
     expect(tooOld.code).toBe("resume.too_old");
     expect(reader.frames.slice(from).map((f) => f.type)).toEqual(["error"]);
 
-    reader.send({ type: "resume", afterSeq: oldestKept - 1 });
+    reader.send({ type: "resume", afterSeq: oldestReplayable - 1 });
     await reader.waitType("message", (m) => m.seq === total, reader.frames.length);
     const replayed = reader.frames.slice(from + 1);
     expect(replayed.map((f) => f.type === "message" && f.seq)).toEqual(
-      Array.from({ length: CHAT_LIMITS.bufferSize }, (_, i) => oldestKept + i),
+      Array.from({ length: CHAT_LIMITS.replayMax }, (_, i) => oldestReplayable + i),
     );
-    await Promise.all(clients.map((c) => c.close()));
+
+    // The same bound for a reconnect that names what it holds: all of the gap in the welcome, or none.
+    const member = members[1] as { token: string };
+    const whole = await join(festivalId, member, { after: oldestReplayable - 1 });
+    expect(whole.welcome.resumed).toBe(true);
+    expect(whole.welcome.messages.map((m) => m.seq)).toEqual(
+      Array.from({ length: CHAT_LIMITS.replayMax }, (_, i) => oldestReplayable + i),
+    );
+    const gap = await join(festivalId, member, { after: oldestReplayable - 2 });
+    expect(gap.welcome).toMatchObject({ resumed: false, messages: [], lastSeq: total });
+    await Promise.all([...clients, whole.client, gap.client].map((c) => c.close()));
   });
 
   it("asks for a WebSocket upgrade on a plain GET", async () => {

@@ -13,7 +13,7 @@ import {
   runConsumer,
   sendBurst,
 } from "./chat-history-helpers";
-import { createAdminUser, createUsers } from "./fixtures";
+import { createAdminUser, createUsers, PASSWORD } from "./fixtures";
 import { type ApiError, api } from "./helpers";
 
 const { sendBurst: BURST } = CHAT_LIMITS;
@@ -130,7 +130,9 @@ describe("GET /v1/festivals/{id}/messages: history", () => {
     await runConsumer();
     expect((await dynamoItems(festivalId))[0]).toMatchObject({ seq: 1, nickname: "관객" });
 
-    expect((await api("DELETE", "/v1/me", { token: leaver.token })).status).toBe(204);
+    expect(
+      (await api("DELETE", "/v1/me", { token: leaver.token, body: { password: PASSWORD } })).status,
+    ).toBe(204);
     const pages = await pageAll(festivalId, (others[0] as { token: string }).token, 100);
     const items = pages.flatMap((p) => p.items);
     expect(items.at(-1)).toMatchObject({ seq: 1, userId: leaver.id, nickname: DELETED_NICKNAME });

@@ -2,10 +2,11 @@ import { env } from "cloudflare:test";
 import { sign } from "hono/jwt";
 import { describe, expect, it } from "vitest";
 import { encodeIdentity, IDENTITY_HEADER } from "../../durable-objects/chat-room/contract/identity";
+import { CLOSE } from "../../durable-objects/chat-room/contract/protocol";
 import { issueAccessToken } from "../../workers/api/auth/tokens";
 import { DELETED_NICKNAME } from "../../workers/api/me/service";
 import { chatFestival, connect, join } from "./chat-helpers";
-import { createAdminUser, createUsers } from "./fixtures";
+import { createAdminUser, createUsers, PASSWORD } from "./fixtures";
 import { type ApiError, api } from "./helpers";
 
 async function refusal(festivalId: number, token: string | undefined, opts?: Parameters<typeof connect>[2]) {
@@ -110,8 +111,11 @@ describe("chat: who may connect", () => {
     const [gone, stays] = members as [{ id: number; token: string }, { id: number; token: string }];
     const { client } = await join(festivalId, gone);
     await client.say("bye");
-    expect((await api("DELETE", "/v1/me", { token: gone.token })).status).toBe(204);
-    await expect.poll(() => client.closed?.code).toBe(4003);
+    expect((await api("DELETE", "/v1/me", { token: gone.token, body: { password: PASSWORD } })).status).toBe(
+      204,
+    );
+    // Deletion ends every session first: the revocation closes the socket before the leave does.
+    await expect.poll(() => client.closed).toEqual(CLOSE.sessionRevoked);
     const other = await join(festivalId, stays);
     expect(other.welcome.messages).toEqual([
       expect.objectContaining({ userId: gone.id, nickname: DELETED_NICKNAME, text: "bye" }),

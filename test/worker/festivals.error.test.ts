@@ -3,7 +3,7 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import type { V1FestivalsCreateRequest } from "../../workers/api/festivals/v1_festivals_create";
 import type { V1FestivalsGetResponse } from "../../workers/api/festivals/v1_festivals_get";
-import { festivalDays, festivals } from "../../workers/db/schema/festivals";
+import { festivals } from "../../workers/db/schema/festivals";
 import { getServices } from "../../workers/lib/services";
 import { dayRows, list, setDayCounts } from "./festivals-helpers";
 import { createAdmin, day, festivalInput, instant, postFestival, uniqueWord } from "./fixtures";
@@ -194,25 +194,5 @@ describe("festivals: capacity against reservations", () => {
       body: { endDate: day(34) },
     });
     expect(missing.status).toBe(400);
-  });
-
-  it("never loses reservations made while capacity changes", async () => {
-    const admin = await createAdmin();
-    const f = await postFestival(admin, { capacity: 1000, startDate: day(30), endDate: day(30) });
-    const { db } = getServices(env);
-    // The reservation engine's write: one conditional increment per place.
-    const reserveOne = () =>
-      db.execute(
-        `update festival_days set reserved = reserved + 1 where festival_id = ${f.id} and day = '${day(30)}' and reserved + held + 1 <= capacity`,
-      );
-    const patches = Array.from({ length: 10 }, (_, i) =>
-      api("PATCH", `/v1/festivals/${f.id}`, { token: admin.token, body: { capacity: 500 + i } }),
-    );
-    const reservations = Array.from({ length: 40 }, reserveOne);
-    const results = await Promise.all([...patches, ...reservations]);
-    for (const r of results.slice(0, 10)) expect((r as { status: number }).status).toBe(200);
-    const [row] = await db.select().from(festivalDays).where(eq(festivalDays.festivalId, f.id));
-    expect(row?.reserved).toBe(40);
-    expect(row?.capacity).toBeGreaterThanOrEqual(500);
   });
 });

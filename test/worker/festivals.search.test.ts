@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
+import type { V1FestivalsListResponse } from "../../workers/api/festivals/v1_festivals_list";
 import { ids, list, setReservedCount } from "./festivals-helpers";
-import { createAdmin, day, festivalInput, postFestival, uniqueWord } from "./fixtures";
-import { api } from "./helpers";
+import { createAdmin, createUser, day, festivalInput, postFestival, uniqueWord } from "./fixtures";
+import { type ApiError, type ApiResponse, api } from "./helpers";
+
+/** GET /v1/festivals as a given caller (undefined: anonymous), status and all. */
+const listAs = (token: string | undefined, query: Record<string, string>) =>
+  api<V1FestivalsListResponse | ApiError>("GET", `/v1/festivals?${new URLSearchParams(query)}`, { token });
 
 /** Random Hangul syllables: a Korean word no other festival has. */
 const hangulWord = (n = 4) =>
@@ -98,12 +103,68 @@ describe("festivals: text search", () => {
     expect(ids(await list({ category, q: "abab" }))).toEqual([real.id]);
   });
 
-  it("answers one-character queries", async () => {
+  it("answers one-character queries to signed-in callers only, a few times a minute", async () => {
     const admin = await createAdmin();
+    const user = await createUser();
     const category = uniqueWord("one-");
     const f = await postFestival(admin, { category, title: "불꽃", description: "", tags: [] });
     await postFestival(admin, { category, title: "재즈", description: "", tags: [] });
-    expect(ids(await list({ category, q: "꽃" }))).toEqual([f.id]);
+    const page = await listAs(user.token, { category, q: "꽃" });
+    expect(page.status).toBe(200);
+    expect(ids(page.body as V1FestivalsListResponse)).toEqual([f.id]);
+
+    // Anonymous: one character (whitespace does not count) would scan the table; refused, not run.
+    for (const q of ["꽃", " x ", "%"]) {
+      const anonymous = await listAs(undefined, { category, q });
+      expect(anonymous.status, q).toBe(400);
+      expect((anonymous.body as ApiError).error.code).toBe("festival.query_too_short");
+      expect((anonymous.body as ApiError).error.details).toEqual({ minChars: 2 });
+    }
+    // A forged token is anonymous.
+    const forged = await listAs(`${user.token.slice(0, -4)}AAAA`, { category, q: "꽃" });
+    expect(forged.status).toBe(400);
+
+    // Signed in: at most 10 one-character searches a minute (sliding: a straddled window edge may
+    // pass up to twice that), answered 429 with Retry-After; two characters stay unlimited.
+    const other = await createUser();
+    let limited: ApiResponse<unknown> | undefined;
+    for (let i = 0; i < 21 && !limited; i++) {
+      const res = await listAs(other.token, { category, q: "꽃" });
+      if (res.status === 429) limited = res;
+      else expect(res.status).toBe(200);
+    }
+    expect((limited?.body as ApiError | undefined)?.error.code).toBe("rate.limited");
+    expect(Number(limited?.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect((await listAs(other.token, { category, q: "불꽃" })).status).toBe(200);
+  });
+
+  it("takes % and _ as plain characters, never as patterns", async () => {
+    const admin = await createAdmin();
+    const user = await createUser();
+    const category = uniqueWord("lit-");
+    const percent = await postFestival(admin, { category, title: "100% 재즈", description: "", tags: [] });
+    const underscore = await postFestival(admin, {
+      category,
+      title: "a_c 페스타",
+      description: "",
+      tags: [],
+    });
+    await postFestival(admin, { category, title: "1000 abc 재즈", description: "", tags: [] });
+    expect(ids(await list({ category, q: "0%" }))).toEqual([percent.id]);
+    expect(ids(await list({ category, q: "%재" }))).toEqual([percent.id]);
+    expect(ids(await list({ category, q: "a_c" }))).toEqual([underscore.id]);
+    expect(ids(await list({ category, q: "_c" }))).toEqual([underscore.id]);
+    expect(ids(await list({ category, q: "%%" }))).toEqual([]);
+    expect(ids(await list({ category, q: "__" }))).toEqual([]);
+    const one = async (q: string) =>
+      ids((await listAs(user.token, { category, q })).body as V1FestivalsListResponse);
+    expect(await one("%")).toEqual([percent.id]);
+    expect(await one("_")).toEqual([underscore.id]);
+    // Without a category filter either: no festival of other tests has these titles.
+    const word = uniqueWord("Pz");
+    const own = await postFestival(admin, { title: `${word}%_x`, description: "", tags: [] });
+    expect(ids(await list({ q: `${word}%_`.toLowerCase() }))).toEqual([own.id]);
+    expect(ids(await list({ q: `${word}__`.toLowerCase() }))).toEqual([]);
   });
 });
 

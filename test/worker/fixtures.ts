@@ -1,5 +1,6 @@
 import { env } from "cloudflare:test";
 import { inArray } from "drizzle-orm";
+import { hashPassword } from "../../workers/api/auth/password";
 import { createUser as createUserAccount, tokensFor } from "../../workers/api/auth/service";
 import { issueAccessToken } from "../../workers/api/auth/tokens";
 import type {
@@ -63,16 +64,21 @@ export async function createAdmin(): Promise<TestUser> {
   return { id: user.id, email, token: tokens.accessToken, refreshToken: tokens.refreshToken };
 }
 
-/** Many users at once without PBKDF2: rows inserted directly, access tokens minted. */
+// One PBKDF2 run for every seeded user: their password is PASSWORD (DELETE /v1/me asks for it).
+let seededHash: Promise<string> | undefined;
+
+/** Many users at once without PBKDF2 per user: rows inserted directly, access tokens minted. */
 export async function createUsers(n: number, role: "user" | "admin" = "user"): Promise<SeededUser[]> {
   const emails = Array.from({ length: n }, () => uniqueEmail("bulk"));
+  seededHash ??= hashPassword(PASSWORD);
+  const passwordHash = await seededHash;
   await db()
     .insert(users)
     .values(
       emails.map((email) => ({
         email,
         nickname: "관객",
-        passwordHash: "!",
+        passwordHash,
         role,
         reminderOffsetsHours: [24],
       })),

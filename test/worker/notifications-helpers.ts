@@ -1,5 +1,6 @@
 import { createExecutionContext, env } from "cloudflare:test";
 import { eq, inArray } from "drizzle-orm";
+import { vi } from "vitest";
 import type { V1MeDevicesPostResponse } from "../../workers/api/notifications/v1_me_devices_post";
 import type { V1MeNotificationsGetResponse } from "../../workers/api/notifications/v1_me_notifications_get";
 import { users } from "../../workers/db/schema/users";
@@ -19,6 +20,13 @@ export interface SentPush {
   };
   accessToken: string;
 }
+
+/**
+ * Waits until `check` passes: what follows a 201 reservation (chat membership, the inbox entry, its
+ * push) runs after the answer (the outbox row's best-effort run), so it lands a moment later. A time
+ * budget for a busy machine, not a timing assumption.
+ */
+export const settled = <T>(check: () => Promise<T>) => vi.waitFor(check, { timeout: 20_000, interval: 100 });
 
 const fcm = (path: string, init?: RequestInit) => fetch(`${env.FCM_ENDPOINT}${path}`, init);
 

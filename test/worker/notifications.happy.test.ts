@@ -8,7 +8,7 @@ import type { V1MeNotificationsUnreadCountGetResponse } from "../../workers/api/
 import { getServices } from "../../workers/lib/services";
 import { createAdminUser, createFestival, createUser } from "./fixtures";
 import { api } from "./helpers";
-import { inbox, newDeviceToken, ofType, pushesTo, registerDevice } from "./notifications-helpers";
+import { inbox, newDeviceToken, ofType, pushesTo, registerDevice, settled } from "./notifications-helpers";
 import { reserve } from "./reservations-helpers";
 
 const s = () => getServices(env);
@@ -143,8 +143,12 @@ describe("reservation events reach the inbox and the phone", () => {
     const res = await reserve(user, festival.id, { day: festival.days[0], quantity: 2 });
     expect(res.status).toBe(201);
 
-    const confirmed = ofType(await inbox(user), "reservation.confirmed");
-    expect(confirmed).toHaveLength(1);
+    const confirmed = await settled(async () => {
+      const found = ofType(await inbox(user), "reservation.confirmed");
+      expect(found).toHaveLength(1);
+      expect(await pushesTo(device)).toHaveLength(1);
+      return found;
+    });
     expect(confirmed[0]).toMatchObject({
       title: "예약 확정: 솜솜 불꽃축제",
       data: { reservationId: String(res.body.id), festivalId: String(festival.id) },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createFestival, createUsers, type SeededUser, seoulDay } from "./fixtures";
+import { createFestival, createUsers, PASSWORD, type SeededUser, seoulDay } from "./fixtures";
 import { type ApiError, api } from "./helpers";
 import { dbState, type ReservationBody, reserve } from "./reservations-helpers";
 import { entryStatus, expectWithinCapacity, joinWaitlist, myEntries } from "./sales-helpers";
@@ -129,7 +129,9 @@ describe("waitlist: people and accounts", () => {
     await joinWaitlist(next, f.id, { day, quantity: 1 });
     await cancel(buyer, reservationId);
     expect((await entryStatus(gone, f.id, day))?.status).toBe("offered");
-    expect((await api("DELETE", "/v1/me", { token: gone.token })).status).toBe(204);
+    expect((await api("DELETE", "/v1/me", { token: gone.token, body: { password: PASSWORD } })).status).toBe(
+      204,
+    );
     expect((await entryStatus(next, f.id, day))?.status).toBe("offered");
     const state = await expectWithinCapacity(f.id);
     expect(state.days[day]).toMatchObject({ reserved: 0, held: 1 });

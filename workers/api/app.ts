@@ -1,6 +1,8 @@
 import { swaggerUI } from "@hono/swagger-ui";
 import { requestId } from "hono/request-id";
 import { registerV1AuthLogin } from "./auth/v1_auth_login";
+import { registerV1FestivalsStaffDelete } from "./auth/v1_festivals_staff_delete";
+import { registerV1FestivalsStaffPut } from "./auth/v1_festivals_staff_put";
 import { registerV1AuthLogout } from "./auth/v1_auth_logout";
 import { registerV1AuthRefresh } from "./auth/v1_auth_refresh";
 import { registerV1AuthSignup } from "./auth/v1_auth_signup";
@@ -50,6 +52,8 @@ export function createApp(): App {
   registerV1AuthLogin(app);
   registerV1AuthRefresh(app);
   registerV1AuthLogout(app);
+  registerV1FestivalsStaffPut(app);
+  registerV1FestivalsStaffDelete(app);
   registerV1MeGet(app);
   registerV1MePatch(app);
   registerV1MeDelete(app);

@@ -1,6 +1,6 @@
 import type { Logger } from "../lib/logger";
 import type { Services } from "../lib/services";
-import { leaveRoomsOfDeletedAccount } from "./chat/rooms";
+import { closeChatSocketsOf, leaveRoomsOfDeletedAccount } from "./chat/rooms";
 import { forgetDeletedAccount, tellFestivalCancelled, tellFestivalChanged } from "./notifications/events";
 import { cancelFestivalReservations, cancelFutureReservationsOf } from "./reservations/cancel";
 import {
@@ -16,7 +16,16 @@ import {
  * failed cancel or account deletion is completed by repeating the request, which runs them again.
  */
 export type AccountDeletedHook = (s: Services, userId: number) => Promise<unknown>;
-export type FestivalCancelledHook = (s: Services, festivalId: number) => Promise<unknown>;
+/**
+ * One bounded step of a cancellation (workers/api/follow-ups.ts runs them from the outbox, so a
+ * festival with 20k holders never has to fit in one request): `after` is where the previous step of
+ * this hook stopped (0 at first); it answers where to continue, or null when it is done.
+ */
+export type FestivalCancelledHook = (
+  s: Services,
+  festivalId: number,
+  after: number,
+) => Promise<number | null>;
 /** `changed` names the request fields that changed. */
 export type FestivalChangedHook = (s: Services, festivalId: number, changed: string[]) => Promise<unknown>;
 
@@ -34,17 +43,38 @@ export const accountDeletedHooks: readonly AccountDeletedHook[] = [
 ];
 
 /**
- * Runs after `cancelled_at` is set, so no reservation or offer can slip in behind them. The holders
- * are told first, while their reservations are still confirmed (a repeated cancel still reaches
- * them: the fan-out also counts reservations cancelled for this reason). Then the reservations go,
- * then the waitlist: freed places of a cancelled festival are offered to nobody, so the held counts
- * the waitlist hook zeroes stay zero.
+ * The festival-cancellation job's steps, in order, after `cancelled_at` is set (in the same
+ * transaction as the job's outbox row), so no reservation or offer can slip in behind them. The
+ * reservations go first, in set-based chunks; then the waitlist: freed places of a cancelled festival
+ * are offered to nobody, so the held counts the waitlist hook zeroes stay zero; then the holders are
+ * told (the fan-out counts reservations cancelled for this reason, so a resumed or repeated job
+ * reaches exactly them, each once by its dedupe key).
  */
 export const festivalCancelledHooks: readonly FestivalCancelledHook[] = [
-  tellFestivalCancelled,
   cancelFestivalReservations,
-  closeWaitlistOfFestival,
+  async (s, festivalId) => {
+    await closeWaitlistOfFestival(s, festivalId);
+    return null;
+  },
+  tellFestivalCancelled,
 ];
+
+/**
+ * Runs after every session of a user has been revoked (logout everywhere, password or role change,
+ * account deletion): the session version is already bumped, so no token of the old sessions passes
+ * `authenticate` any more. These hooks end what lives longer than a request (e.g. the chat area
+ * closes the user's sockets). Failures are logged, not thrown: the revocation itself is done.
+ */
+export type SessionsRevokedHook = (s: Services, userId: number) => Promise<unknown>;
+export const sessionsRevokedHooks: readonly SessionsRevokedHook[] = [
+  // Open chat sockets would otherwise live on until their token expires (up to 15 minutes).
+  closeChatSocketsOf,
+];
+
+export async function runSessionsRevokedHooks(s: Services, userId: number, log: Logger): Promise<void> {
+  const errors = await runAll(sessionsRevokedHooks.map((hook) => () => hook(s, userId)));
+  for (const err of errors) log.error("sessions revoked hook failed", { userId, error: err });
+}
 
 /** After an admin change is committed. Independent of each other; holders are told first. */
 export const festivalChangedHooks: readonly FestivalChangedHook[] = [
@@ -61,12 +91,6 @@ async function runAll(hooks: (() => Promise<unknown>)[]): Promise<unknown[]> {
   const errors: unknown[] = [];
   for (const hook of hooks) await hook().catch((err: unknown) => errors.push(err));
   return errors;
-}
-
-/** The first failure is rethrown so the admin sees it and retries the (idempotent) cancel. */
-export async function runFestivalCancelledHooks(s: Services, festivalId: number): Promise<void> {
-  const errors = await runAll(festivalCancelledHooks.map((hook) => () => hook(s, festivalId)));
-  if (errors.length) throw errors[0];
 }
 
 /** Failures are logged, not thrown: the change is already committed and a 500 would invite a blind retry. */

@@ -9,6 +9,7 @@ import { type KafkaConsumer, type KafkaRecord, nextOffsets } from "../lib/kafka"
 import { isKafkaError } from "../lib/kafka/error";
 import type { Logger } from "../lib/logger";
 import { getServices, type Services } from "../lib/services";
+import { DrainLease } from "./chat-consumer-lease";
 import { backoffMs, deadLetter, parseRecords, pause, writeItems } from "./chat-writes";
 import type { Job } from "./index";
 
@@ -20,12 +21,25 @@ import type { Job } from "./index";
  * is not written or dead-lettered, so a run that dies anywhere loses nothing: the next run re-reads
  * from the committed offsets, and a re-delivered message overwrites its own item (key roomId + seq).
  *
- * Each run has its own consumer instance (two overlapping runs never share fetch positions, so neither
- * can commit what only the other has read), created on its first poll, used for every poll of the run
+ * One run drains the group at a time, and runs follow each other without a gap: the cron fires every
+ * minute and a run's budget is longer than that, so the next run is already waiting (for the lease,
+ * ./chat-consumer-lease) when this one ends, and takes over within a poll. Why a lease on top of
+ * Kafka's own group protocol: two members of a group split the partitions between them, so overlap
+ * is never wrong, but each join and leave is a rebalance in which the partitions stop (and what was
+ * read but not committed is read again), and a run's budget ending while a newer run holds half the
+ * partitions leaves those idle until the newer one polls again. With the lease the group has one
+ * member, which owns every partition. The lease is an optimisation, not the safety: if Redis fails
+ * a run goes on without it (persistence must not depend on Redis), and two runs draining at once
+ * are kept apart by the group protocol.
+ *
+ * Each run has its own consumer instance (two runs never share fetch positions, so neither can
+ * commit what only the other has read), created on its first poll, used for every poll of the run
  * and deleted at its end. A v2 proxy keeps instances as its own state: one that vanished mid-run
  * (expired, proxy restarted) is recreated by the client and the run goes on from the committed
- * offsets; one a crashed run left behind would hold its partitions until the proxy expires it, so
- * every run records its instance in Redis and the next runs delete the leftovers of runs that are over.
+ * offsets. One a crashed run left behind stays a member of the group until the proxy expires it
+ * (5 min), holding its share of the partitions where nobody reads them; so every run records its
+ * instance in Redis, and the run that takes the lease deletes every instance recorded before it:
+ * their runs no longer hold the lease, so they are over (or stop at their next lease check).
  */
 
 export interface ChatConsumerOptions {
@@ -46,26 +60,31 @@ export interface ChatConsumerReport {
   commits: number;
   /** Consumer instances the proxy lost during the run (each was replaced). */
   instancesLost: number;
-  stoppedBy: "budget" | "idle" | "write-failed" | "kafka-down" | "died";
+  /** busy: another run held the lease for all of this run's budget; lease-lost: another run took it over. */
+  stoppedBy: "budget" | "idle" | "write-failed" | "kafka-down" | "died" | "busy" | "lease-lost";
 }
 
-/** Each minute's run ends before the next tick, give or take a slow write, so runs barely overlap. */
-const CRON_BUDGET_MS = 50_000;
+/**
+ * Longer than the cron's minute, so the next run is already waiting when this one ends and messages
+ * never sit unread between runs (a scheduled invocation may take up to 15 minutes of wall time; the
+ * consumer spends it waiting on I/O, not CPU). `CHAT_CONSUMER_RUN_MS` ([vars]) may shorten it:
+ * tests that drive the cron set a few seconds.
+ */
+const CRON_BUDGET_MS = 70_000;
 const POLL_WAIT_MS = 5_000;
 /** Kept free after the last poll for its batch's write and commit. */
 const WRITE_RESERVE_MS = 5_000;
 const MIN_POLL_MS = 100;
 const OFFSETS_TIMEOUT_MS = 3_000;
-/** A run that recorded its instance is surely over this long after its deadline. */
-const RUN_GRACE_MS = 60_000;
 
 export const chatConsumerJob: Job = {
   name: "chat-consumer",
   async run(env, _ctx, log) {
-    const report = await runChatConsumer(env, log, { budgetMs: CRON_BUDGET_MS });
+    const configured = Number(env.CHAT_CONSUMER_RUN_MS);
+    const budgetMs = configured > 0 ? Math.min(configured, CRON_BUDGET_MS) : CRON_BUDGET_MS;
+    const report = await runChatConsumer(env, log, { budgetMs });
     // Not thrown: the next tick retries from the committed offsets; the log line is what alerts.
-    if (report.stoppedBy === "budget" || report.stoppedBy === "idle")
-      log.info("chat consumer run", { ...report });
+    if (["budget", "idle", "busy"].includes(report.stoppedBy)) log.info("chat consumer run", { ...report });
     else log.error("chat consumer run ended early", { ...report });
   },
 };
@@ -92,8 +111,14 @@ export async function runChatConsumer(
     stoppedBy: "budget",
   };
   const committed = new Map<number, number>();
-  const instances = new RunInstances(s, log, deadline);
+  const lease = new DrainLease(s, log, env.KAFKA_CONSUMER_GROUP, instanceId);
+  if (!(await lease.acquire(deadline - reserveMs))) {
+    report.stoppedBy = "busy";
+    return report;
+  }
+  const instances = new RunInstances(s, log, env.KAFKA_CONSUMER_GROUP);
   await instances.dropLeftovers();
+  const marks = new RoomMarks(env, log);
   let kafkaFailures = 0;
   /** The instance this run last polled through; a poll through another means the proxy lost it. */
   let lastRef: string | undefined;
@@ -106,13 +131,16 @@ export async function runChatConsumer(
       () => instances.forget(ref),
       (error) => log.warn("could not remove the consumer instance", { error, instanceId }),
     );
-    await reportLag(env, s, log, committed);
+    // The next run may start now; the rooms and the lag report do not need the lease.
+    await lease.release();
+    await Promise.all([marks.settled(), reportLag(env, s, log, committed)]);
     return report;
   };
 
   for (;;) {
     const waitMs = Math.min(opts.pollWaitMs ?? POLL_WAIT_MS, deadline - Date.now() - reserveMs);
     if (waitMs < MIN_POLL_MS) return stop("budget");
+    if (lease.lost) return stop("lease-lost");
     let records: KafkaRecord[];
     try {
       records = await consumer.poll(waitMs);
@@ -153,15 +181,15 @@ export async function runChatConsumer(
     report.written += parsed.items.length - written.poison.length;
     const items = parsed.items.map((e) => e.item);
     if (opts.afterWrite?.(items) === "die") {
+      // A crash: nothing more runs; the lease and the instance stay until they expire or are taken.
+      lease.abandon();
       report.stoppedBy = "died";
       return report;
     }
-    // Both only need the batch written; side by side, the next poll starts one round trip sooner.
-    const [, committedOk] = await Promise.all([
-      markRooms(env, items, log),
-      commit(consumer, records, committed, report, log),
-    ]);
-    if (!committedOk) return stop("kafka-down");
+    // The rooms only need the batch written, and a busy room answers slowly: they are told in the
+    // background (one round in flight at a time), so the next poll does not wait for them.
+    marks.add(items);
+    if (!(await commit(consumer, records, committed, report, log))) return stop("kafka-down");
   }
 }
 
@@ -191,42 +219,70 @@ async function commit(
 }
 
 /**
- * A room's messages share a partition and were produced in seq order, and this run started at the
- * committed offsets (everything before them is written or dead-lettered): so once a batch is written,
- * every message of the room up to the batch's highest seq is in DynamoDB (or the dead-letter topic),
- * and the room may drop its copies. Best effort: a room not told keeps its rows until a later batch
- * tells it.
+ * Tells the rooms how far DynamoDB got. A room's messages share a partition and were produced in seq
+ * order, and a member starts each partition at the committed offset (everything before it is
+ * written or dead-lettered): so once a batch is written, every message of the room up to the
+ * batch's highest seq is in DynamoDB (or the dead-letter topic), and the room may drop its copies.
+ * Best effort: a room not told keeps its rows until a later batch tells it. Marks only move forward
+ * in the room, so one round may carry the highest seq of several batches.
  */
-async function markRooms(env: Env, items: ChatItem[], log: Logger): Promise<void> {
-  const highest = new Map<string, number>();
-  for (const item of items) highest.set(item.roomId, Math.max(highest.get(item.roomId) ?? 0, item.seq));
-  const results = await Promise.allSettled(
-    [...highest]
-      .filter(([roomId]) => /^\d+$/.test(roomId))
-      .map(([roomId, seq]) => roomStub(Number(roomId), env.CHAT_ROOM).markPersisted(seq)),
-  );
-  const failed = results.filter((r) => r.status === "rejected");
-  if (failed.length) log.warn("chat consumer: rooms not told what is persisted", { count: failed.length });
+class RoomMarks {
+  readonly #env: Env;
+  readonly #log: Logger;
+  #pending = new Map<string, number>();
+  #round: Promise<void> | undefined;
+  constructor(env: Env, log: Logger) {
+    this.#env = env;
+    this.#log = log;
+  }
+
+  add(items: ChatItem[]) {
+    for (const item of items) {
+      if (/^\d+$/.test(item.roomId))
+        this.#pending.set(item.roomId, Math.max(this.#pending.get(item.roomId) ?? 0, item.seq));
+    }
+    this.#round ??= this.#send().finally(() => {
+      this.#round = undefined;
+    });
+  }
+
+  /** Resolves once every room added so far was told (or failed to be). */
+  async settled() {
+    while (this.#round) await this.#round;
+  }
+
+  async #send() {
+    while (this.#pending.size) {
+      const marks = [...this.#pending];
+      this.#pending = new Map();
+      const results = await Promise.allSettled(
+        marks.map(([roomId, seq]) => roomStub(Number(roomId), this.#env.CHAT_ROOM).markPersisted(seq)),
+      );
+      const failed = results.filter((r) => r.status === "rejected");
+      if (failed.length)
+        this.#log.warn("chat consumer: rooms not told what is persisted", { count: failed.length });
+    }
+  }
 }
 
-/** The run's consumer instances in Redis (ref → when the run is surely over), so crashes leave nothing behind. */
+/** The consumer instances runs created (refs in a Redis hash), so crashes leave nothing behind. */
 class RunInstances {
   readonly #s: Services;
   readonly #log: Logger;
-  readonly #overAt: number;
-  constructor(s: Services, log: Logger, deadline: number) {
+  readonly #group: string;
+  constructor(s: Services, log: Logger, group: string) {
     this.#s = s;
     this.#log = log;
-    this.#overAt = deadline + RUN_GRACE_MS;
+    this.#group = group;
   }
 
   get #key() {
-    return this.#s.key("chat", "consumer-instances");
+    return this.#s.key("chat", "consumer-instances", this.#group);
   }
 
   async remember(ref: string | undefined) {
     if (!ref) return;
-    await this.#s.redis.hset(this.#key, { [ref]: String(this.#overAt) }).catch((error) => {
+    await this.#s.redis.hset(this.#key, { [ref]: new Date().toISOString() }).catch((error) => {
       this.#log.warn("chat consumer: could not record the instance", { error });
     });
   }
@@ -236,15 +292,15 @@ class RunInstances {
     await this.#s.redis.hdel(this.#key, ref).catch(() => {});
   }
 
+  /** Called with the lease held: every instance recorded so far belongs to a run that no longer drains. */
   async dropLeftovers() {
     try {
       const all = (await this.#s.redis.hgetall<Record<string, string>>(this.#key)) ?? {};
-      const stale = Object.entries(all).filter(([, overAt]) => Number(overAt) < Date.now());
       await Promise.all(
-        stale.map(async ([ref]) => {
+        Object.keys(all).map(async (ref) => {
           await this.#s.kafka.dropConsumer(ref);
           await this.forget(ref);
-          this.#log.warn("chat consumer: removed an instance a crashed run left behind", { ref });
+          this.#log.warn("chat consumer: removed an instance an earlier run left behind", { ref });
         }),
       );
     } catch (error) {
@@ -253,22 +309,23 @@ class RunInstances {
   }
 }
 
-/** Lag per partition (log end − committed) for the admin endpoint; a warning when far behind. */
+/** Lag per partition (log end − committed, or − log start before any commit) for the admin endpoint; a warning when far behind. */
 async function reportLag(env: Env, s: Services, log: Logger, committedNow: Map<number, number>) {
   try {
     const key = consumerLagKey(s);
-    const previous = await s.redis.get<string>(key).catch(() => null);
+    const raw = await s.redis.get<string>(key).catch(() => null);
+    const previous = raw ? (JSON.parse(raw) as ConsumerLagReport) : undefined;
+    // Another group's (or topic's) commits say nothing about this one's.
+    const same = previous?.group === env.KAFKA_CONSUMER_GROUP && previous.topic === env.KAFKA_TOPIC;
     const known = new Map<number, number | null>(
-      (previous ? (JSON.parse(previous) as ConsumerLagReport).partitions : []).map((p) => [
-        p.partition,
-        p.committed,
-      ]),
+      (same ? (previous?.partitions ?? []) : []).map((p) => [p.partition, p.committed]),
     );
     for (const [partition, offset] of committedNow) known.set(partition, offset);
-    const ends = await s.kafka.endOffsets(env.KAFKA_TOPIC, OFFSETS_TIMEOUT_MS);
-    const partitions = [...ends].map(([partition, end]) => {
-      const committed = known.get(partition) ?? (end === 0 ? 0 : null);
-      return { partition, committed, end, lag: committed === null ? null : Math.max(0, end - committed) };
+    const offsets = await s.kafka.partitionOffsets(env.KAFKA_TOPIC, OFFSETS_TIMEOUT_MS);
+    const partitions = [...offsets].map(([partition, { start, end }]) => {
+      // Never committed: the group starts at the log start, so all that is still held is behind.
+      const committed = known.get(partition) ?? null;
+      return { partition, committed, end, lag: Math.max(0, end - (committed ?? start)) };
     });
     const lagReport: ConsumerLagReport = {
       topic: env.KAFKA_TOPIC,
@@ -277,7 +334,7 @@ async function reportLag(env: Env, s: Services, log: Logger, committedNow: Map<n
       partitions: partitions.sort((a, b) => a.partition - b.partition),
     };
     await s.redis.set(key, JSON.stringify(lagReport));
-    const behind = partitions.filter((p) => (p.lag ?? 0) > LAG_ALERT_RECORDS);
+    const behind = partitions.filter((p) => p.lag > LAG_ALERT_RECORDS);
     if (behind.length) log.warn("ALERT chat consumer: partitions far behind", { partitions: behind });
   } catch (error) {
     log.warn("chat consumer: could not report the lag", { error });

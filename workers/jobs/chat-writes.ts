@@ -12,8 +12,11 @@ import type { Logger } from "../lib/logger";
  * dead-lettered: waiting fixes it.
  */
 
-/** BatchWriteItem requests in flight at once. */
-const WRITE_CONCURRENCY = 4;
+/**
+ * BatchWriteItem requests in flight at once: a Worker invocation keeps at most 6 connections open,
+ * and the lease renewal and the rooms' marks need one now and then.
+ */
+const WRITE_CONCURRENCY = 5;
 /** Single puts of a refused item before it counts as poison. */
 export const POISON_ATTEMPTS = 3;
 const DEAD_LETTER_TIMEOUT_MS = 5_000;
@@ -109,27 +112,29 @@ async function writeChunks(
   const chunks: Entry[][] = [];
   for (let i = 0; i < entries.length; i += BATCH_WRITE_MAX)
     chunks.push(entries.slice(i, i + BATCH_WRITE_MAX));
+  const write = async (chunk: Entry[]): Promise<Entry[]> => {
+    try {
+      const left = await dynamo.batchWrite(
+        table,
+        chunk.map((e) => e.item),
+      );
+      const unprocessed = new Set(left.map((it) => `${it.roomId}\u0000${it.seq}`));
+      return chunk.filter((e) => unprocessed.has(`${e.item.roomId}\u0000${e.item.seq}`));
+    } catch (error) {
+      if (isDynamoError(error) && error.retryable) return chunk;
+      // One bad item fails the whole BatchWriteItem: find it with single puts.
+      if (refusesItem(error)) return isolate(dynamo, table, chunk, poison, log);
+      throw error;
+    }
+  };
+  // A pool, not rounds: a slow request holds up only its own lane, and each chunk is readable as
+  // soon as its own request returns.
   const pending: Entry[] = [];
-  for (let i = 0; i < chunks.length; i += WRITE_CONCURRENCY) {
-    const results = await Promise.all(
-      chunks.slice(i, i + WRITE_CONCURRENCY).map(async (chunk): Promise<Entry[]> => {
-        try {
-          const left = await dynamo.batchWrite(
-            table,
-            chunk.map((e) => e.item),
-          );
-          const unprocessed = new Set(left.map((it) => `${it.roomId}\u0000${it.seq}`));
-          return chunk.filter((e) => unprocessed.has(`${e.item.roomId}\u0000${e.item.seq}`));
-        } catch (error) {
-          if (isDynamoError(error) && error.retryable) return chunk;
-          // One bad item fails the whole BatchWriteItem: find it with single puts.
-          if (refusesItem(error)) return isolate(dynamo, table, chunk, poison, log);
-          throw error;
-        }
-      }),
-    );
-    pending.push(...results.flat());
-  }
+  let next = 0;
+  const lane = async () => {
+    while (next < chunks.length) pending.push(...(await write(chunks[next++] as Entry[])));
+  };
+  await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, chunks.length) }, lane));
   return pending;
 }
 

@@ -1,8 +1,10 @@
 import { createLogger, type Logger } from "../lib/logger";
 import { chatConsumerJob } from "./chat-consumer";
+import { followUpsJob } from "./follow-ups";
 import { chatPushJob, notificationEventsJob } from "./notifications";
 import { pendingReservationsJob } from "./pending-reservations";
 import { reminderJob } from "./reminders";
+import { retentionJob } from "./retention";
 import { waitlistJob } from "./waitlist";
 
 /**
@@ -22,6 +24,8 @@ const jobs: Job[] = [
   notificationEventsJob,
   waitlistJob,
   pendingReservationsJob,
+  followUpsJob,
+  retentionJob,
 ];
 
 export async function runScheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext) {

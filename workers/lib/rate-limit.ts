@@ -1,8 +1,140 @@
+import { type Duration, Ratelimit } from "@upstash/ratelimit";
+import { AppError } from "./errors";
+import type { Logger } from "./logger";
+import { safeRedisError } from "./redis-errors";
 import type { Services } from "./services";
 
 /**
- * Fixed-window counters in Redis: `hit` counts an attempt and says where the window stands.
- * Fixed windows are enough here: they bound brute force, and their edge burst is at most 2x.
+ * Request limits on the Redis already in the stack, through @upstash/ratelimit (sliding windows in
+ * one Lua script per check, so parallel requests cannot all pass a read-then-count). Keys live
+ * under `s.key("ratelimit", name, …)`, so deployments and test runs sharing a Redis never share
+ * counters. Route middleware on top of this: workers/api/middleware/rate-limit.ts.
+ */
+export interface LimitPolicy {
+  /** Names the counter (Redis key part) and the log lines; one name per thing limited. */
+  name: string;
+  /** Requests allowed in any `window` (sliding). */
+  limit: number;
+  window: Duration;
+  /**
+   * When Redis cannot answer in time or at all: "open" lets the request through (the limit is
+   * abuse protection and the route stays correct without it), "closed" refuses with 503 (the limit
+   * is the protection, e.g. against password guessing). Every policy states why it chose.
+   */
+  onRedisDown: "open" | "closed";
+}
+
+export interface LimitResult {
+  allowed: boolean;
+  /** Seconds until the window lets the next request through (>= 1 when refused). */
+  retryAfterSeconds: number;
+  limit: number;
+  remaining: number;
+  /** True when Redis did not answer and the policy decided instead of the counter. */
+  degraded: boolean;
+}
+
+/** What a limited route answers, for `errorResponses(...RATE_LIMIT_ERRORS)`. */
+export const RATE_LIMIT_ERRORS = [[429, "rate.limited"]] as const;
+
+/**
+ * A limit check must never hold a request long: past this the policy decides, as on an error.
+ * (The library's own timeout would always let the request through, whatever the policy.)
+ */
+const CHECK_TIMEOUT_MS = 1_000;
+
+const limiters = new WeakMap<Services, Map<string, Ratelimit>>();
+
+function limiterFor(s: Services, p: LimitPolicy): Ratelimit {
+  let byName = limiters.get(s);
+  if (!byName) {
+    byName = new Map();
+    limiters.set(s, byName);
+  }
+  const id = `${p.name}|${p.limit}|${p.window}`;
+  let limiter = byName.get(id);
+  if (!limiter) {
+    limiter = new Ratelimit({
+      redis: s.redis,
+      limiter: Ratelimit.slidingWindow(p.limit, p.window),
+      prefix: s.key("ratelimit", p.name),
+      // The isolate remembers who is blocked until their window resets: a client hammering past its
+      // limit costs no Redis call at all.
+      ephemeralCache: new Map(),
+      timeout: CHECK_TIMEOUT_MS,
+      analytics: false,
+      enableTelemetry: false,
+    });
+    byName.set(id, limiter);
+  }
+  return limiter;
+}
+
+/** Counts one request of `identifier` (e.g. `user:42`, `ip:203.0.113.7`) against the policy. */
+export async function consume(
+  s: Services,
+  logger: Logger,
+  policy: LimitPolicy,
+  identifier: string,
+): Promise<LimitResult> {
+  let failure: unknown;
+  try {
+    const res = await limiterFor(s, policy).limit(identifier);
+    // Fire-and-forget work of the library (none without analytics); never left dangling.
+    res.pending.catch(() => {});
+    if (res.reason !== "timeout") {
+      return {
+        allowed: res.success,
+        retryAfterSeconds: Math.max(1, Math.ceil((res.reset - Date.now()) / 1000)),
+        limit: res.limit,
+        remaining: res.remaining,
+        degraded: false,
+      };
+    }
+    failure = { name: "TimeoutError", code: `no answer within ${CHECK_TIMEOUT_MS} ms` };
+  } catch (err) {
+    failure = safeRedisError(err);
+  }
+  // Name and code only: a Redis error quotes the whole command (workers/lib/redis-errors.ts).
+  logger.warn("rate limit check failed", { limit: policy.name, onRedisDown: policy.onRedisDown, failure });
+  return {
+    allowed: policy.onRedisDown === "open",
+    retryAfterSeconds: 1,
+    limit: policy.limit,
+    remaining: 0,
+    degraded: true,
+  };
+}
+
+export function tooManyRequests(policy: LimitPolicy, retryAfterSeconds: number): AppError {
+  return new AppError(429, "rate.limited", "Too many requests; retry after the time in Retry-After", {
+    details: { limit: policy.name, retryAfterSeconds },
+    headers: { "Retry-After": String(retryAfterSeconds) },
+  });
+}
+
+/** Counts and throws: 429 over the limit, 503 when Redis is down and the policy is "closed". */
+export async function enforce(
+  s: Services,
+  logger: Logger,
+  policy: LimitPolicy,
+  identifier: string,
+): Promise<void> {
+  const r = await consume(s, logger, policy, identifier);
+  if (r.allowed) return;
+  throw r.degraded ? redisDown() : tooManyRequests(policy, r.retryAfterSeconds);
+}
+
+/** A "closed" policy that could not count: the DESIGN.md dependency-down answer. */
+export function redisDown(): AppError {
+  return new AppError(503, "service.unavailable", "A service we depend on is unavailable; retry shortly", {
+    headers: { "Retry-After": "1" },
+  });
+}
+
+/**
+ * Fixed-window counters in Redis (the login throttle's): `hit` counts an attempt and says where the
+ * window stands. Kept for auth/service.ts; new limits use `consume`/`enforce` above.
  */
 export interface WindowState {
   count: number;

@@ -3,6 +3,7 @@ import { createDb, type Db } from "./db";
 import { createDynamo, type Dynamo } from "./dynamo.ts";
 import { createFcm, type Fcm } from "./fcm";
 import { createKafkaLog, type KafkaLog, kafkaConfig } from "./kafka";
+import { withSafeErrors } from "./redis-errors";
 
 /** Every external dependency, built once per isolate from env so tests swap nothing but env. */
 export interface Services {
@@ -34,12 +35,15 @@ function buildServices(env: Env): Services {
     db: createDb(env.DATABASE_URL),
     // No auto-pipelining: the client is shared by every request of the isolate, and a batch built
     // from several requests' commands would be one subrequest that workerd ties to a single request.
-    redis: new Redis({
-      url: env.REDIS_URL,
-      token: env.REDIS_TOKEN,
-      automaticDeserialization: false,
-      enableAutoPipelining: false,
-    }),
+    // Errors rewritten to their code: the client's own text quotes the whole command (redis-errors.ts).
+    redis: withSafeErrors(
+      new Redis({
+        url: env.REDIS_URL,
+        token: env.REDIS_TOKEN,
+        automaticDeserialization: false,
+        enableAutoPipelining: false,
+      }),
+    ),
     kafka: createKafkaLog(kafkaConfig(env)),
     dynamo: createDynamo({
       endpoint: env.DYNAMO_ENDPOINT,

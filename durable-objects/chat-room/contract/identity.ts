@@ -16,6 +16,20 @@ export interface ChatIdentity {
   readSeq: number;
   /** The Sec-WebSocket-Protocol value to echo, when the client offered any. */
   protocol?: string;
+  /**
+   * The access token's expiry (epoch seconds) and id: the socket closes when the token expires, and
+   * a logout of this token closes it. Absent from an older Worker's header: the room then gives the
+   * socket one token lifetime from now.
+   */
+  exp?: number;
+  jti?: string;
+  /**
+   * When the Worker started its membership check (epoch ms): a leave or revocation the room heard
+   * of at or after this moment may not have been seen by the check, so the room refuses the socket.
+   */
+  checkedAt?: number;
+  /** The connect URL's `after` (ConnectQuerySchema). */
+  after?: number;
 }
 
 // Nicknames are Unicode; header values must be bytes, hence the URI encoding.

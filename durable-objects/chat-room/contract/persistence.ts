@@ -23,12 +23,15 @@ export async function reportUnpersisted(s: Services, roomId: string, oldestAt: n
 
 export interface PartitionLag {
   partition: number;
-  /** The next offset the group will read (what was committed), null when not known. */
+  /** The next offset the group will read (what was committed), null before its first commit. */
   committed: number | null;
   /** The log end offset: the offset the next record will get. */
   end: number;
-  /** end − committed: records not yet in DynamoDB; null when committed is not known. */
-  lag: number | null;
+  /**
+   * Records not yet in DynamoDB: end − committed, or end − the log start before the first commit
+   * (the group then starts at the earliest record still held).
+   */
+  lag: number;
 }
 
 export interface ConsumerLagReport {

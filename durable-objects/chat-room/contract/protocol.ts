@@ -1,6 +1,8 @@
 import { z } from "@hono/zod-openapi";
 import type { ChatItem } from "../../../workers/lib/dynamo.ts";
 
+export { CLOSE } from "./close-codes";
+
 /**
  * The chat WebSocket protocol of DESIGN.md, shared by the Worker route, the ChatRoom object and the
  * tests. JSON text frames; every frame has a `type`.
@@ -14,8 +16,23 @@ export const BEARER_PROTOCOL_PREFIX = "bearer.";
 export const CHAT_LIMITS = {
   /** Messages kept in the object for `resume`; an older gap is `resume.too_old`. */
   bufferSize: 200,
-  /** Messages in the `welcome` frame. */
+  /** Messages in the `welcome` frame of a client that holds none. */
   welcomeMessages: 50,
+  /**
+   * At most this many messages replayed at once (a `resume`, or a welcome after `?after=`): a larger
+   * gap is `resume.too_old` and comes from the paged history endpoint instead of one huge frame burst.
+   */
+  replayMax: 100,
+  /** `resume` frames per user: a burst, then one per this interval (each replays up to replayMax). */
+  resumeBurst: 3,
+  resumeEveryMs: 10_000,
+  /** `read` and `typing` frames per user: a burst, then a steady rate; more get `frame.rate_limited`. */
+  chatterBurst: 20,
+  chatterPerSecond: 5,
+  /** Refused frames in a row after which the socket is closed as abusive (CLOSE.abuse). */
+  refusalsBeforeClose: 50,
+  /** Open sockets per user in one room (tabs, devices); one more is refused (`chat.too_many_sockets`). */
+  maxSocketsPerUser: 5,
   /** Unicode code points per message, after control characters are stripped. */
   maxTextChars: 1000,
   /** Whole frame, in UTF-16 units: refuses junk before it is parsed. */
@@ -73,9 +90,21 @@ export interface OnlineUser {
   nickname: string;
 }
 
+/**
+ * The connect URL's query (`GET /v1/festivals/{id}/chat?after=<seq>`): a client that already holds
+ * every message up to `after` says so, and the welcome then carries exactly the messages after it
+ * (`resumed: true`) or none at all when the gap is too large (`resumed: false`: load it from the
+ * history). Without `after` the welcome carries the newest messages. Either way the client needs no
+ * `resume` frame after connecting, so no message arrives twice.
+ */
+export const ConnectQuerySchema = z.object({
+  after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+});
+
 export type ChatErrorCode =
   | "frame.invalid"
   | "frame.too_large"
+  | "frame.rate_limited"
   | "message.empty"
   | "message.too_long"
   | "message.rate_limited"
@@ -92,8 +121,12 @@ export type ServerFrame =
       /** The receiver's own read cursor, so a client can draw the unread marker. */
       readSeq: number;
       online: OnlineUser[];
-      /** The newest messages, oldest first. */
+      /**
+       * Oldest first: every message after the connect's `after` when `resumed` is true, none when
+       * it is false, the newest ones when the client sent no `after` (no `resumed` field then).
+       */
       messages: ChatMessage[];
+      resumed?: boolean;
     }
   | ({ type: "message" } & ChatMessage)
   | { type: "ack"; clientMsgId: string; seq: number }

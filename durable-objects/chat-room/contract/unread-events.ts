@@ -3,9 +3,11 @@ import type { ChatMessage } from "./protocol";
 
 /**
  * The contract with the notifications area: after new messages, each room appends one event to a
- * Redis list naming the members who were offline and have unread messages. Events come at most
- * once per room per flush (about a second), not once per message, so a busy room does not turn
- * into one push per line per member; `fromSeq..toSeq` says which messages an event covers.
+ * Redis list saying which messages are new. Events come at most once per room per flush (about a
+ * second), not once per message, so a busy room does not turn into one push per line per member;
+ * `fromSeq..toSeq` says which messages an event covers. The event names no recipient: its size does
+ * not grow with the room (a list of 50,000 offline members was ~1.5 MB per flush); the push job pages
+ * through the room's members in MySQL instead (workers/api/notifications/chat-pushes.ts).
  */
 export interface ChatUnreadEvent {
   roomId: string;
@@ -14,9 +16,11 @@ export interface ChatUnreadEvent {
   toSeq: number;
   /** The newest message of the range, for the push text. */
   lastMessage: ChatMessage;
-  /** Members with no open socket in the room and messages past their read cursor. */
-  offline: { userId: number; unreadCount: number }[];
   at: string;
+  /** Set by the push job on an event it put back unfinished: the members up to this id are done. */
+  afterUserId?: number;
+  /** Written by rooms of the previous version (every offline member); ignored, the job pages instead. */
+  offline?: unknown;
 }
 
 /** Bounded, so the list cannot grow without end while nobody consumes it. */

@@ -11,7 +11,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Reachability and latency of every dependency */
+    /**
+     * Overall health; each dependency's state for admins
+     * @description Anonymous callers get the overall status of a probe at most 5 s old (one probe per isolate serves them all). With an admin's token the dependencies are probed now and each is listed.
+     */
     get: operations["health"];
     put?: never;
     post?: never;
@@ -30,7 +33,7 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Create an account (role user) and sign in */
+    /** Create an account (role user) and sign in; throttled per IP and globally */
     post: operations["authSignup"];
     delete?: never;
     options?: never;
@@ -64,7 +67,7 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Rotate a refresh token; reusing an old one revokes its whole family */
+    /** Rotate a refresh token; reusing an old one revokes its whole family (the just-rotated one is answered again for 30 s) */
     post: operations["authRefresh"];
     delete?: never;
     options?: never;
@@ -81,9 +84,27 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Revoke the access token and, when given, the refresh token's family */
+    /** Revoke the access token and, when given, the refresh token's family; `everywhere` ends every session */
     post: operations["authLogout"];
     delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/festivals/{festivalId}/staff/{userId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /** Make a user staff of this festival: they may check people in at its gate (admins) */
+    put: operations["festivalsStaffPut"];
+    post?: never;
+    /** Take a user's staff role at this festival away, effective at once (admins) */
+    delete: operations["festivalsStaffDelete"];
     options?: never;
     head?: never;
     patch?: never;
@@ -100,7 +121,7 @@ export interface paths {
     get: operations["meGet"];
     put?: never;
     post?: never;
-    /** Delete my account: future reservations are cancelled and my chat identity is anonymised */
+    /** Delete my account (password required): every session ends, future reservations are cancelled and my chat identity is anonymised */
     delete: operations["meDelete"];
     options?: never;
     head?: never;
@@ -164,7 +185,7 @@ export interface paths {
     put?: never;
     /**
      * Cancel a festival: its reservations are cancelled and their holders told (admin)
-     * @description Idempotent: cancelling again answers the same and completes any follow-up work that failed.
+     * @description The festival is marked cancelled and a background job is queued in one transaction; the job cancels the reservations in chunks and tells the holders (a small festival is done before the answer, a large one within minutes). Idempotent: cancelling again answers the same and makes sure the job completes.
      */
     post: operations["festivalsCancel"];
     delete?: never;
@@ -203,7 +224,10 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Check a reservation in at the gate with its code (admins); each code works once */
+    /**
+     * Check a reservation in at the gate with its code (admins and this festival's staff); each code works once
+     * @description A code is accepted once, at its own festival's gate, on its own day (the festival's timezone), while neither the festival nor the reservation is cancelled.
+     */
     post: operations["festivalsCheckInsPost"];
     delete?: never;
     options?: never;
@@ -265,6 +289,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/admin/reservations/{id}/cancel": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Cancel any user's reservation (admin); its places are free again at once
+     * @description The reservation's cancelReason becomes `admin` and its holder is told. Already cancelled or checked in: 409 reservation.not_cancellable.
+     */
+    post: operations["adminReservationsCancel"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/festivals/{festivalId}/queue": {
     parameters: {
       query?: never;
@@ -315,7 +359,7 @@ export interface paths {
     };
     /**
      * Server-sent events: my place in the waiting room until I am admitted
-     * @description `event: status` carries a QueueStatus (JSON) every few seconds. The stream closes after `event: admitted` (QueueStatus with the admission token), `event: gone` (no longer in the room) or `event: end` (its lifetime is over: reconnect). Send the access token as a Bearer header (browsers: a fetch-based EventSource).
+     * @description `event: status` carries a QueueStatus (JSON) every few seconds. The stream closes after `event: admitted` (QueueStatus with the admission token), `event: gone` (no longer in the room) or `event: end` (its lifetime is over: reconnect). Send the access token as a Bearer header (browsers: a fetch-based EventSource). At most 3 streams per user are open at once (429 queue.too_many_streams).
      */
     get: operations["festivalsQueueMeEventsGet"];
     put?: never;
@@ -410,7 +454,7 @@ export interface paths {
     };
     /**
      * Open the room's WebSocket (members and admins)
-     * @description Send the access token as `Authorization: Bearer <token>`, or (browsers) as the WebSocket subprotocols `somsom.chat.v1` and `bearer.<token>`; the server then selects `somsom.chat.v1`. Frames are described in DESIGN.md (chat protocol).
+     * @description Send the access token as `Authorization: Bearer <token>`, or (browsers) as the WebSocket subprotocols `somsom.chat.v1` and `bearer.<token>`; the server then selects `somsom.chat.v1`. A client that holds messages up to seq N connects with `?after=N`: the welcome then carries exactly the messages after N (`resumed: true`), or none when the gap is too large (`resumed: false`, load it from the history). The socket closes with 4001 when the token expires, 4002 when the session is revoked, 4003 when the user leaves the room, 1008 after too many refused frames. Frames are described in DESIGN.md (chat protocol).
      */
     get: operations["festivalsChatGet"];
     put?: never;
@@ -603,7 +647,10 @@ export interface components {
     Health: {
       /** @enum {string} */
       status: "ok" | "degraded";
-      checks: {
+      /** @description When the dependencies were probed (ISO 8601) */
+      checkedAt: string;
+      /** @description Admins only: each dependency's state, latency and first error line */
+      checks?: {
         mysql: {
           /** @enum {string} */
           status: "ok" | "down";
@@ -865,7 +912,7 @@ export interface components {
       /** Format: date-time */
       cancelledAt: string | null;
       /** @enum {string|null} */
-      cancelReason: "user" | "festival_cancelled" | "account_deleted" | null;
+      cancelReason: "user" | "festival_cancelled" | "account_deleted" | "admin" | null;
       /** Format: date-time */
       checkedInAt: string | null;
       /** @example SP-42-MZXW6YTBOI2HA5LTMFZGK3TU */
@@ -996,10 +1043,11 @@ export interface components {
         reportedAt: string;
         partitions: {
           partition: number;
+          /** @description Next offset the group reads; null before its first commit */
           committed: number | null;
           end: number;
-          /** @description Records of the partition not yet in DynamoDB */
-          lag: number | null;
+          /** @description Records of the partition not yet in DynamoDB (from the log start before any commit) */
+          lag: number;
         }[];
       } | null;
     };
@@ -1151,6 +1199,15 @@ export interface operations {
       };
       /** @description Request body too large. Codes: `request.too_large` */
       413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many requests. Codes: `rate.limited` */
+      429: {
         headers: {
           [name: string]: unknown;
         };
@@ -1345,6 +1402,7 @@ export interface operations {
       content: {
         "application/json": {
           refreshToken?: string;
+          everywhere?: boolean;
         };
       };
     };
@@ -1376,6 +1434,147 @@ export interface operations {
       };
       /** @description Request body too large. Codes: `request.too_large` */
       413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unexpected error. Codes: `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description A dependency is down or busy; retry after `Retry-After`. Codes: `service.unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  festivalsStaffPut: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        festivalId: number;
+        userId: number;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Granted (or already staff) */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Invalid input. Codes: `validation.failed`, `request.invalid` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing or invalid credentials. Codes: `auth.missing_token`, `auth.invalid_token` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not allowed. Codes: `auth.forbidden` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not found. Codes: `festival.not_found`, `user.not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unexpected error. Codes: `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description A dependency is down or busy; retry after `Retry-After`. Codes: `service.unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  festivalsStaffDelete: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        festivalId: number;
+        userId: number;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Revoked (or was not staff) */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Invalid input. Codes: `validation.failed`, `request.invalid` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing or invalid credentials. Codes: `auth.missing_token`, `auth.invalid_token` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not allowed. Codes: `auth.forbidden` */
+      403: {
         headers: {
           [name: string]: unknown;
         };
@@ -1466,7 +1665,13 @@ export interface operations {
       path?: never;
       cookie?: never;
     };
-    requestBody?: never;
+    requestBody: {
+      content: {
+        "application/json": {
+          password: string;
+        };
+      };
+    };
     responses: {
       /** @description Deleted */
       204: {
@@ -1474,6 +1679,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content?: never;
+      };
+      /** @description Invalid input. Codes: `validation.failed`, `request.invalid` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
       };
       /** @description Missing or invalid credentials. Codes: `auth.missing_token`, `auth.invalid_token` */
       401: {
@@ -1484,8 +1698,35 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description Not allowed. Codes: `auth.wrong_password` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description Not found. Codes: `user.not_found` */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Request body too large. Codes: `request.too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many requests. Codes: `auth.too_many_attempts` */
+      429: {
         headers: {
           [name: string]: unknown;
         };
@@ -1603,7 +1844,7 @@ export interface operations {
   festivalsList: {
     parameters: {
       query?: {
-        /** @description Text inside title, tags, venue, region, category or description; Korean or English, any case */
+        /** @description Text inside title, tags, venue, region, category or description; Korean or English, any case. At least 2 characters (1 when signed in, a few times a minute); `%` and `_` are plain characters */
         q?: string;
         category?: string;
         region?: string;
@@ -1647,8 +1888,17 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description Invalid input. Codes: `validation.failed`, `request.invalid`, `festival.bad_cursor` */
+      /** @description Invalid input. Codes: `validation.failed`, `request.invalid`, `festival.bad_cursor`, `festival.query_too_short` */
       400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many requests. Codes: `rate.limited` */
+      429: {
         headers: {
           [name: string]: unknown;
         };
@@ -2217,6 +2467,15 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description Too many requests. Codes: `rate.limited` */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description Unexpected error. Codes: `internal` */
       500: {
         headers: {
@@ -2312,7 +2571,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description Business rule violated. Codes: `idempotency.key_reused`, `checkin.invalid`, `checkin.wrong_festival`, `checkin.reservation_cancelled` */
+      /** @description Business rule violated. Codes: `idempotency.key_reused`, `checkin.invalid`, `checkin.wrong_festival`, `checkin.festival_cancelled`, `checkin.reservation_cancelled`, `checkin.wrong_day` */
       422: {
         headers: {
           [name: string]: unknown;
@@ -2536,6 +2795,112 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description Too many requests. Codes: `rate.limited` */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unexpected error. Codes: `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description A dependency is down or busy; retry after `Retry-After`. Codes: `service.unavailable`, `idempotency.unavailable`, `service.busy` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  adminReservationsCancel: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description Repeats within 24 h get the first answer */
+        "idempotency-key"?: string;
+      };
+      path: {
+        id: number;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Cancelled */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Reservation"];
+        };
+      };
+      /** @description Invalid input. Codes: `validation.failed`, `request.invalid`, `idempotency.invalid_key` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing or invalid credentials. Codes: `auth.missing_token`, `auth.invalid_token` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not allowed. Codes: `auth.forbidden` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not found. Codes: `reservation.not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Conflict. Codes: `idempotency.in_flight`, `reservation.not_cancellable` */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Business rule violated. Codes: `idempotency.key_reused` */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description Unexpected error. Codes: `internal` */
       500: {
         headers: {
@@ -2621,6 +2986,15 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description Too many requests. Codes: `rate.limited` */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description Unexpected error. Codes: `internal` */
       500: {
         headers: {
@@ -2697,6 +3071,15 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description Too many requests. Codes: `rate.limited` */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description Unexpected error. Codes: `internal` */
       500: {
         headers: {
@@ -2762,6 +3145,15 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description Too many requests. Codes: `rate.limited` */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description Unexpected error. Codes: `internal` */
       500: {
         headers: {
@@ -2785,7 +3177,7 @@ export interface operations {
   festivalsQueueMeEventsGet: {
     parameters: {
       query?: {
-        /** @description Seconds between position updates */
+        /** @description Seconds between position updates at first; the server waits at least 2 s and longer as the stream ages (up to 10 s) */
         intervalSeconds?: number;
       };
       header?: never;
@@ -2834,6 +3226,15 @@ export interface operations {
       };
       /** @description Business rule violated. Codes: `queue.disabled` */
       422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many requests. Codes: `rate.limited`, `queue.too_many_streams` */
+      429: {
         headers: {
           [name: string]: unknown;
         };
@@ -2953,6 +3354,15 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description Too many requests. Codes: `rate.limited` */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description Unexpected error. Codes: `internal` */
       500: {
         headers: {
@@ -3004,6 +3414,15 @@ export interface operations {
       };
       /** @description Missing or invalid credentials. Codes: `auth.missing_token`, `auth.invalid_token` */
       401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many requests. Codes: `rate.limited` */
+      429: {
         headers: {
           [name: string]: unknown;
         };
@@ -3070,6 +3489,15 @@ export interface operations {
       };
       /** @description Not found. Codes: `waitlist.not_found` */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many requests. Codes: `rate.limited` */
+      429: {
         headers: {
           [name: string]: unknown;
         };
@@ -3264,7 +3692,9 @@ export interface operations {
   };
   festivalsChatGet: {
     parameters: {
-      query?: never;
+      query?: {
+        after?: number | null;
+      };
       header?: never;
       path: {
         id: number;
@@ -3325,6 +3755,15 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description Too many requests. Codes: `rate.limited`, `chat.too_many_sockets` */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description Unexpected error. Codes: `internal` */
       500: {
         headers: {
@@ -3334,7 +3773,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description A dependency is down or busy; retry after `Retry-After`. Codes: `service.unavailable` */
+      /** @description A dependency is down or busy; retry after `Retry-After`. Codes: `service.unavailable`, `chat.room_full` */
       503: {
         headers: {
           [name: string]: unknown;

@@ -1,3 +1,4 @@
+import { CLOSE } from "../../../durable-objects/chat-room/contract/close-codes";
 import type {
   ChatMessage,
   ClientFrame,
@@ -34,8 +35,9 @@ const RECONNECT_MAX_MS = 10_000;
 /**
  * One festival room's live connection. The browser cannot send an Authorization header on a
  * WebSocket, so the token rides in the subprotocol list (`somsom.chat.v1, bearer.<jwt>`). After any
- * drop it reconnects and asks `resume {afterSeq}` for exactly what it missed; unacknowledged sends
- * are sent again with the same clientMsgId, which the room stores only once.
+ * drop it reconnects with `?after=<last seq held>`, and the welcome carries exactly what it missed
+ * (or says the gap is too long: then it comes from the history), so nothing arrives twice;
+ * unacknowledged sends are sent again with the same clientMsgId, which the room stores only once.
  */
 export class ChatConnection {
   readonly state = createStore<ChatState>({
@@ -99,13 +101,25 @@ export class ChatConnection {
     const token = sessionStore.get()?.accessToken ?? "";
     const url = new URL(`/v1/festivals/${this.festivalId}/chat`, location.href);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    if (this.lastSeq) url.searchParams.set("after", String(this.lastSeq));
     const ws = new WebSocket(url, ["somsom.chat.v1", `bearer.${token}`]);
     this.ws = ws;
     ws.onmessage = (e) => this.onFrame(JSON.parse(String(e.data)) as ServerFrame);
-    ws.onclose = () => {
+    ws.onclose = (e) => {
       if (this.ws !== ws) return;
       this.ws = undefined;
       this.patch({ status: "offline" });
+      // An expired token: reconnect now (connect() refreshes it). Left, signed out or refused as
+      // abusive: reconnecting would only be refused again.
+      if (e.code === CLOSE.tokenExpired.code) this.attempts = 0;
+      else if (
+        e.code === CLOSE.left.code ||
+        e.code === CLOSE.sessionRevoked.code ||
+        e.code === CLOSE.abuse.code
+      ) {
+        this.patch({ error: { code: `chat.closed.${e.code}`, message: e.reason } });
+        return;
+      }
       this.scheduleReconnect();
     };
   }
@@ -132,15 +146,19 @@ export class ChatConnection {
         const had = this.lastSeq;
         this.attempts = 0;
         const first = frame.messages[0]?.seq;
-        // Before anything is held, the welcome's recent messages are the view; after a drop, resume
-        // fills exactly the gap between what we hold and the room's last seq.
+        // `resumed` (a server that read our `after`): the welcome holds exactly the gap, or says it is
+        // too long for it. Without it (a first connect, or a server of the previous version) the
+        // welcome's recent messages are the view, and after a drop `resume` fills the gap.
         this.patch({
           status: "open",
           online: frame.online,
-          messages: had ? this.state.get().messages : this.merge(frame.messages),
+          messages:
+            had && frame.resumed === undefined ? this.state.get().messages : this.merge(frame.messages),
           hasOlder: had ? this.state.get().hasOlder : first !== undefined && first > 1,
         });
-        if (had && frame.lastSeq > had) this.sendFrame({ type: "resume", afterSeq: had });
+        if (frame.resumed === false) void this.fillGap(had);
+        else if (had && frame.resumed === undefined && frame.lastSeq > had)
+          this.sendFrame({ type: "resume", afterSeq: had });
         for (const p of this.state.get().pending) this.sendFrame({ type: "send", ...p });
         this.markRead();
         break;
@@ -189,8 +207,7 @@ export class ChatConnection {
   }
 
   /** The gap is older than the room's buffer: read it from history, newest page first, down to what we hold. */
-  private async fillGap() {
-    const had = this.lastSeq;
+  private async fillGap(had = this.lastSeq) {
     let before: number | undefined;
     const got: ChatMessage[] = [];
     for (;;) {

@@ -120,10 +120,12 @@ function Profile(props: { profile: Schemas["Profile"] }) {
       setError(err);
     }
   };
+  // The API asks for the password again: an access token alone must not delete the account.
+  const [deletePassword, setDeletePassword] = useState("");
   const remove = async () => {
     if (!confirm(t("me.deleteConfirm"))) return;
     try {
-      await call(() => api.DELETE("/v1/me"));
+      await call(() => api.DELETE("/v1/me", { body: { password: deletePassword } }));
       signOutLocally();
       navigate("/", true);
     } catch (err) {
@@ -166,8 +168,18 @@ function Profile(props: { profile: Schemas["Profile"] }) {
       <button type="submit">{t("me.save")}</button>
       <p aria-live="polite">{saved ? t("me.saved") : ""}</p>
       <ErrorNote error={error} />
+      <div class="field">
+        <label for="delete-password">{t("me.deletePassword")}</label>
+        <input
+          id="delete-password"
+          type="password"
+          autocomplete="current-password"
+          value={deletePassword}
+          onInput={(e) => setDeletePassword(e.currentTarget.value)}
+        />
+      </div>
       <p>
-        <button type="button" class="danger" onClick={() => void remove()}>
+        <button type="button" class="danger" disabled={!deletePassword} onClick={() => void remove()}>
           {t("me.delete")}
         </button>
       </p>

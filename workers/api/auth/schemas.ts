@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { cleanText } from "../../../durable-objects/chat-room/contract/protocol";
 import { ROLES } from "../../db/schema/users";
 
 export const PASSWORD_RULES = "10 to 128 characters, with at least one letter and one digit";
@@ -16,13 +17,44 @@ export const PasswordSchema = z
   .refine((p) => /\p{L}/u.test(p) && /\p{N}/u.test(p), `Password must be ${PASSWORD_RULES}`)
   .openapi({ example: "festival-2026" });
 
-/** Visible names: trimmed, no control characters, 2-20 characters (Korean counts one per syllable). */
+/**
+ * Names that would pass for the festival's own people in chat. Matched inside the name after
+ * cleaning, NFKC (fullwidth and compatibility forms fold to plain letters), lower-casing and
+ * removing spaces and punctuation, so "A d m i n", "ＡＤＭＩＮ" or "운영자_1" are caught too.
+ */
+export const RESERVED_NICKNAMES = ["운영자", "운영진", "관리자", "스태프", "admin", "staff", "moderator"];
+
+const foldForCompare = (name: string) =>
+  name
+    .normalize("NFKC")
+    .toLowerCase()
+    .replace(/[\s\p{P}\p{S}]/gu, "");
+
+/**
+ * Chat's cleaning (controls, bidi overrides, lone surrogates) plus every invisible format character
+ * (zero-width space/joiners, marks, BOM: \p{Cf}) and runs of whitespace made one space, then NFC, so
+ * two names that look the same are the same string. Joiners go too: a name is not an emoji sequence,
+ * and a joiner inside "ad\u200dmin" would hide a reserved word.
+ */
+export const cleanNickname = (raw: string) =>
+  cleanText(raw)
+    .replace(/\p{Cf}/gu, "")
+    .replace(/\s+/g, " ")
+    .trim()
+    .normalize("NFC");
+
+const nicknameLength = (n: string) => [...n].length;
+
+/** Visible names: cleaned as above, 2-20 characters (Korean counts one per syllable), not reserved. */
 export const NicknameSchema = z
   .string()
-  .trim()
-  .min(2)
-  .max(20)
-  .refine((n) => !/\p{Cc}/u.test(n), "Nickname must not contain control characters")
+  .max(200)
+  .transform(cleanNickname)
+  .refine((n) => nicknameLength(n) >= 2 && nicknameLength(n) <= 20, "Nickname must be 2 to 20 characters")
+  .refine((n) => {
+    const folded = foldForCompare(n);
+    return !RESERVED_NICKNAMES.some((word) => folded.includes(word));
+  }, "This nickname is reserved")
   .openapi({ example: "솜솜" });
 
 export const TokenPairSchema = z

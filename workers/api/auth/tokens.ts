@@ -5,6 +5,8 @@ import { AppError } from "../../lib/errors.ts";
 export interface AuthUser {
   id: number;
   role: "user" | "admin";
+  /** The user's session version when the token was issued (users.session_version). */
+  sv?: number;
 }
 
 /** Access tokens are short-lived JWTs; refresh tokens are opaque and live in Redis (refresh-tokens.ts). */
@@ -14,6 +16,8 @@ const ISSUER = "somsom-party";
 export interface AccessClaims {
   sub: string;
   role: AuthUser["role"];
+  /** Session version: refused once the user's version moved past it (role, password, logout-all). */
+  sv: number;
   jti: string;
   iat: number;
   exp: number;
@@ -24,6 +28,7 @@ export async function issueAccessToken(user: AuthUser, secret: string, now = Dat
   const claims: AccessClaims & { iss: string; typ: string } = {
     sub: String(user.id),
     role: user.role,
+    sv: user.sv ?? 0,
     jti: crypto.randomUUID(),
     iat,
     exp: iat + ACCESS_TOKEN_TTL_SECONDS,
@@ -44,16 +49,17 @@ export async function verifyAccessToken(token: string, secret: string): Promise<
   } catch {
     throw invalid();
   }
-  const { sub, role, jti, iat, exp, typ } = payload;
+  const { sub, role, jti, iat, exp, typ, sv = 0 } = payload;
   if (
     typ !== "access" ||
     typeof sub !== "string" ||
     (role !== "user" && role !== "admin") ||
     typeof jti !== "string" ||
     typeof iat !== "number" ||
-    typeof exp !== "number"
+    typeof exp !== "number" ||
+    typeof sv !== "number"
   ) {
     throw invalid();
   }
-  return { sub, role, jti, iat, exp };
+  return { sub, role, sv, jti, iat, exp };
 }

@@ -26,7 +26,10 @@ const route = createRoute({
 
 export function registerV1AuthLogin(app: App) {
   app.openapi(route, async (c) => {
-    const ip = c.req.header("cf-connecting-ip") ?? "unknown";
-    return c.json(await login(c.get("services"), c.env, { ...c.req.valid("json"), ip }), 200);
+    const ip = c.req.header("cf-connecting-ip");
+    return c.json(
+      await login(c.get("services"), c.env, c.get("logger"), { ...c.req.valid("json"), ip }),
+      200,
+    );
   });
 }

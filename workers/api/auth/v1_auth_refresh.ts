@@ -14,7 +14,8 @@ const route = createRoute({
   path: "/v1/auth/refresh",
   operationId: "authRefresh",
   tags: ["auth"],
-  summary: "Rotate a refresh token; reusing an old one revokes its whole family",
+  summary:
+    "Rotate a refresh token; reusing an old one revokes its whole family (the just-rotated one is answered again for 30 s)",
   security: [],
   request: { body: { required: true, content: { "application/json": { schema: RefreshRequestSchema } } } },
   responses: {
@@ -25,6 +26,7 @@ const route = createRoute({
 
 export function registerV1AuthRefresh(app: App) {
   app.openapi(route, async (c) => {
-    return c.json(await refresh(c.get("services"), c.env, c.req.valid("json").refreshToken), 200);
+    const input = { refreshToken: c.req.valid("json").refreshToken, ip: c.req.header("cf-connecting-ip") };
+    return c.json(await refresh(c.get("services"), c.env, c.get("logger"), input), 200);
   });
 }

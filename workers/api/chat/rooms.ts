@@ -68,14 +68,16 @@ export async function joinChatRoom(s: Services, festivalId: number, userId: numb
 
 /**
  * Ends the membership (idempotent) and closes the user's open sockets in the room, so a member who
- * left stops receiving messages at once. Same lock order as joining.
+ * left stops receiving messages at once. Same lock order as joining. A Worker that dies between the
+ * two leaves the socket open only until the room's own re-check (RECHECK_MS) or the client's retry
+ * of this idempotent leave, which tells the room again.
  */
-export async function leaveChatRoom(
-  s: Services,
-  festivalId: number,
-  userId: number,
-  opts: { anonymizeAs?: string } = {},
-): Promise<void> {
+export async function leaveChatRoom(s: Services, festivalId: number, userId: number): Promise<void> {
+  await removeMember(s, festivalId, userId);
+  await roomStub(festivalId).memberLeft(userId);
+}
+
+async function removeMember(s: Services, festivalId: number, userId: number): Promise<void> {
   const removed = await s.db.transaction(async (tx) => {
     const deleted = await tx
       .delete(chatMembers)
@@ -94,7 +96,6 @@ export async function leaveChatRoom(
       .where(eq(chatRooms.festivalId, festivalId));
     if (!room) throw roomNotFound();
   }
-  await roomStub(festivalId).memberLeft(userId, opts.anonymizeAs);
 }
 
 /**
@@ -121,5 +122,48 @@ export async function leaveRoomsOfDeletedAccount(s: Services, userId: number): P
     .select({ festivalId: chatMembers.festivalId })
     .from(chatMembers)
     .where(eq(chatMembers.userId, userId));
-  for (const r of rooms) await leaveChatRoom(s, r.festivalId, userId, { anonymizeAs: DELETED_NICKNAME });
+  for (const r of rooms) {
+    // The room hears first: a retry of a deletion that died in between finds the membership row
+    // again and repeats both (a room told after the row went would be forgotten by the retry).
+    await roomStub(r.festivalId).memberLeft(userId, DELETED_NICKNAME);
+    await removeMember(s, r.festivalId, userId);
+  }
+}
+
+/**
+ * Rooms where an admin holds a socket without being a member, for as long as a token lives: on a
+ * demotion or logout the room list (chat_members) would not name them.
+ */
+const adminVisitsKey = (s: Services, userId: number) => s.key("chat", "admin-visits", userId);
+const ADMIN_VISIT_TTL_S = 20 * 60;
+
+export async function noteAdminVisit(s: Services, userId: number, festivalId: number): Promise<void> {
+  const key = adminVisitsKey(s, userId);
+  await s.redis.pipeline().sadd(key, festivalId).expire(key, ADMIN_VISIT_TTL_S).exec();
+}
+
+/** Every room where the user may hold a socket. */
+async function roomsOf(s: Services, userId: number): Promise<number[]> {
+  const [members, visits] = await Promise.all([
+    s.db
+      .select({ festivalId: chatMembers.festivalId })
+      .from(chatMembers)
+      .where(eq(chatMembers.userId, userId)),
+    s.redis.smembers(adminVisitsKey(s, userId)),
+  ]);
+  return [...new Set([...members.map((m) => m.festivalId), ...visits.map(Number)])];
+}
+
+/** Calls on several rooms at once, never thousands: a user in many rooms is rare, a flood is not wanted. */
+const ROOM_CONCURRENCY = 8;
+
+/**
+ * Sessions-revoked hook (workers/api/hooks.ts), and logout with the one `jti` it ended: the user's
+ * sockets close in every room at once instead of living on until their token expires.
+ */
+export async function closeChatSocketsOf(s: Services, userId: number, jti?: string): Promise<void> {
+  const rooms = await roomsOf(s, userId);
+  for (let i = 0; i < rooms.length; i += ROOM_CONCURRENCY) {
+    await Promise.all(rooms.slice(i, i + ROOM_CONCURRENCY).map((id) => roomStub(id).revoke(userId, jti)));
+  }
 }

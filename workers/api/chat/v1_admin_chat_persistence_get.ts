@@ -24,9 +24,18 @@ const PersistenceSchema = z
         partitions: z.array(
           z.object({
             partition: z.number().int(),
-            committed: z.number().int().nullable(),
+            committed: z
+              .number()
+              .int()
+              .nullable()
+              .describe("Next offset the group reads; null before its first commit"),
             end: z.number().int(),
-            lag: z.number().int().nullable().describe("Records of the partition not yet in DynamoDB"),
+            lag: z
+              .number()
+              .int()
+              .describe(
+                "Records of the partition not yet in DynamoDB (from the log start before any commit)",
+              ),
           }),
         ),
       })

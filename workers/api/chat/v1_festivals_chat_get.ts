@@ -1,11 +1,23 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { encodeIdentity, IDENTITY_HEADER } from "../../../durable-objects/chat-room/contract/identity";
-import { BEARER_PROTOCOL_PREFIX, CHAT_PROTOCOL } from "../../../durable-objects/chat-room/contract/protocol";
+import {
+  BEARER_PROTOCOL_PREFIX,
+  CHAT_PROTOCOL,
+  ConnectQuerySchema,
+} from "../../../durable-objects/chat-room/contract/protocol";
 import { AppError, errorResponses } from "../../lib/errors";
+import { enforce, type LimitPolicy } from "../../lib/rate-limit";
 import { IdParamSchema } from "../../lib/schemas";
 import { authenticate, bearerToken } from "../middleware/auth";
 import type { App } from "../router";
-import { chatAccess, roomStub } from "./rooms";
+import { chatAccess, noteAdminVisit, roomStub } from "./rooms";
+
+/**
+ * Upgrades per user, counted before the membership query: a reconnect loop costs one Redis call,
+ * not a database query and a socket each. Open on a Redis outage: the room's own caps still hold.
+ */
+const UPGRADE_LIMIT: LimitPolicy = { name: "chat-upgrade", limit: 30, window: "60 s", onRedisDown: "open" };
 
 const route = createRoute({
   method: "get",
@@ -16,9 +28,13 @@ const route = createRoute({
   description:
     "Send the access token as `Authorization: Bearer <token>`, or (browsers) as the WebSocket " +
     `subprotocols \`${CHAT_PROTOCOL}\` and \`${BEARER_PROTOCOL_PREFIX}<token>\`; the server then selects ` +
-    `\`${CHAT_PROTOCOL}\`. Frames are described in DESIGN.md (chat protocol).`,
+    `\`${CHAT_PROTOCOL}\`. A client that holds messages up to seq N connects with \`?after=N\`: the ` +
+    "welcome then carries exactly the messages after N (`resumed: true`), or none when the gap is too " +
+    "large (`resumed: false`, load it from the history). The socket closes with 4001 when the token " +
+    "expires, 4002 when the session is revoked, 4003 when the user leaves the room, 1008 after too " +
+    "many refused frames. Frames are described in DESIGN.md (chat protocol).",
   security: [{ bearer: [] }],
-  request: { params: z.object({ id: IdParamSchema }) },
+  request: { params: z.object({ id: IdParamSchema }), query: ConnectQuerySchema },
   responses: {
     101: { description: "Switching to the chat WebSocket" },
     ...errorResponses(
@@ -27,6 +43,8 @@ const route = createRoute({
       [403, "chat.not_member"],
       [404, "chat.room_not_found"],
       [426, "chat.upgrade_required"],
+      [429, "rate.limited", "chat.too_many_sockets"],
+      [503, "chat.room_full"],
     ),
   },
 });
@@ -52,13 +70,18 @@ export function registerV1FestivalsChatGet(app: App) {
     if (!token) throw new AppError(401, "auth.missing_token", "Send an access token to open the chat");
 
     const s = c.get("services");
+    // Taken before the checks: a leave the room hears of after this moment refuses this socket.
+    const checkedAt = Date.now();
     const user = await authenticate(token, c.env, s);
+    await enforce(s, c.get("logger"), UPGRADE_LIMIT, `user:${user.id}`);
     const festivalId = c.req.valid("param").id;
     const access = await chatAccess(s, festivalId, user.id);
     if (!access.nickname) throw new AppError(401, "auth.invalid_token", "This account no longer exists");
     if (!access.member && user.role !== "admin") {
       throw new AppError(403, "chat.not_member", "Join the festival's chat room first");
     }
+    // An admin's socket in a room they are no member of: the room list cannot find it on demotion.
+    if (!access.member) await noteAdminVisit(s, user.id, festivalId);
 
     const identity = encodeIdentity({
       festivalId,
@@ -66,10 +89,23 @@ export function registerV1FestivalsChatGet(app: App) {
       nickname: access.nickname,
       role: user.role,
       readSeq: access.readSeq,
+      exp: user.claims.exp,
+      jti: user.claims.jti,
+      checkedAt,
+      ...c.req.valid("query"),
       ...(offered.length ? { protocol: CHAT_PROTOCOL } : {}),
     });
-    return roomStub(festivalId, c.env.CHAT_ROOM).fetch("https://chat-room.internal/connect", {
+    const res = await roomStub(festivalId, c.env.CHAT_ROOM).fetch("https://chat-room.internal/connect", {
       headers: { upgrade: "websocket", [IDENTITY_HEADER]: identity },
     });
+    if (res.status === 101) return res;
+    // The room refused (caps, a leave or logout that raced this check): same envelope as any error.
+    const refusal = (await res.json().catch(() => ({}))) as { code?: string; message?: string };
+    throw new AppError(
+      res.status as ContentfulStatusCode,
+      refusal.code ?? "internal",
+      refusal.message ?? "The room refused the connection",
+      res.status === 503 ? { headers: { "Retry-After": "30" } } : {},
+    );
   });
 }

@@ -18,7 +18,11 @@ import {
 } from "drizzle-orm";
 import { festivalSearchGrams, festivals } from "../../db/schema/festivals";
 import { AppError } from "../../lib/errors";
+import type { Logger } from "../../lib/logger";
+import { enforce, type LimitPolicy } from "../../lib/rate-limit";
 import type { Services } from "../../lib/services";
+import { verifyAccessToken } from "../auth/tokens";
+import { bearerToken } from "../middleware/auth";
 import type { CachedPage } from "./cache";
 import { toSummaryRecord } from "./model";
 import type { FestivalSort, FestivalStatus } from "./schemas";
@@ -36,6 +40,44 @@ export interface ListParams {
   sort: FestivalSort;
   cursor?: string | undefined;
   limit: number;
+}
+
+/**
+ * A query of one character has no bigram, so it is answered by LOCATE over every festival the other
+ * filters leave: a scan. Anonymous callers must send at least two characters (a bigram lookup on
+ * the primary key); signed-in callers may search one, at most `SHORT_SEARCH.limit` times a minute,
+ * so scanning the table takes accounts, not just a loop. Only the token's signature and expiry are
+ * checked (no Redis): a public read must not fail because Redis does, and the limit fails open
+ * for the same reason (README: a Redis failure never fails a read).
+ */
+export const MIN_ANONYMOUS_QUERY_CHARS = 2;
+export const SHORT_SEARCH: LimitPolicy = {
+  name: "search.short",
+  limit: 10,
+  window: "60 s",
+  onRedisDown: "open",
+};
+
+export async function checkSearchCost(
+  s: Services,
+  env: Env,
+  logger: Logger,
+  q: string | undefined,
+  authorization: string | undefined,
+): Promise<void> {
+  const chars = Array.from(normalizeSearch(q ?? "")).length;
+  if (chars === 0 || chars >= MIN_ANONYMOUS_QUERY_CHARS) return;
+  const token = bearerToken(authorization);
+  const claims = token ? await verifyAccessToken(token, env.JWT_SECRET).catch(() => undefined) : undefined;
+  if (!claims) {
+    throw new AppError(
+      400,
+      "festival.query_too_short",
+      `Search for at least ${MIN_ANONYMOUS_QUERY_CHARS} characters (signed in, one is enough)`,
+      { details: { minChars: MIN_ANONYMOUS_QUERY_CHARS } },
+    );
+  }
+  await enforce(s, logger, SHORT_SEARCH, `user:${claims.sub}`);
 }
 
 /** The keyset of the last item of a page, in the page's sort order (never an offset: inserts cannot shift it). */

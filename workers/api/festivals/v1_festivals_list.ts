@@ -1,15 +1,17 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { AppError, errorResponses } from "../../lib/errors";
+import { RATE_LIMIT_ERRORS } from "../../lib/rate-limit";
 import type { App } from "../router";
 import { etagOf, matchesIfNoneMatch, PUBLIC_CACHE_CONTROL, pages } from "./cache";
-import type { ListParams } from "./list-query";
+import { checkSearchCost, type ListParams } from "./list-query";
 import { festivalList } from "./read";
 import { FESTIVAL_SORTS, FESTIVAL_STATUSES, FestivalSummarySchema } from "./schemas";
 
 const ListQuerySchema = z.object({
   q: z.string().max(100).optional().openapi({
     description:
-      "Text inside title, tags, venue, region, category or description; Korean or English, any case",
+      "Text inside title, tags, venue, region, category or description; Korean or English, any case. " +
+      "At least 2 characters (1 when signed in, a few times a minute); `%` and `_` are plain characters",
     example: "불꽃",
   }),
   category: z.string().trim().toLowerCase().max(40).optional(),
@@ -51,7 +53,7 @@ const route = createRoute({
   responses: {
     200: { description: "A page", content: { "application/json": { schema: ListResponseSchema } } },
     304: { description: "Not modified since the ETag in If-None-Match" },
-    ...errorResponses([400, "festival.bad_cursor"]),
+    ...errorResponses([400, "festival.bad_cursor", "festival.query_too_short"], ...RATE_LIMIT_ERRORS),
   },
 });
 
@@ -87,6 +89,9 @@ function toParams(qs: z.infer<typeof ListQuerySchema>): ListParams {
 
 export function registerV1FestivalsList(app: App) {
   app.openapi(route, async (c) => {
+    // Before the caches: the same URL must not be answered for some callers and refused for others.
+    const qs = c.req.valid("query");
+    await checkSearchCost(c.get("services"), c.env, c.get("logger"), qs.q, c.req.header("authorization"));
     const key = c.req.url;
     const { body, etag } =
       pages.get(key) ??

@@ -3,6 +3,7 @@ import { type Festival, festivalDays, festivalSearchGrams, festivals } from "../
 import type { Tx } from "../../lib/db";
 import { errorText } from "../../lib/dependency-errors";
 import { AppError } from "../../lib/errors";
+import { addFollowUp } from "../../lib/follow-ups";
 import type { Logger } from "../../lib/logger";
 // Deadlock / lock-timeout retry, shared with the reservation engine whose row locks ours meet.
 import { withRetries } from "../../lib/retry";
@@ -272,22 +273,37 @@ function capacityBelow(
   );
 }
 
+/** The job that does what a cancellation entails (workers/api/follow-ups.ts, "festival.cancelled"). */
+export const cancellationJob = (festivalId: number) => ({
+  kind: "festival.cancelled",
+  payload: { festivalId, hook: 0, after: 0 },
+  dedupeKey: `festival.cancelled:${festivalId}`,
+});
+
 /**
- * Sets the cancelled flag (the reservation engine refuses new bookings from then on); the route then
- * runs the hooks that cancel reservations and notify holders (workers/api/hooks.ts). Idempotent:
- * cancelling again re-runs the hooks, which is how a failed hook is completed.
+ * Sets the cancelled flag (the reservation engine refuses new bookings from then on) and queues the
+ * cancellation job in the SAME transaction: a Worker that dies after the COMMIT leaves the job to the
+ * cron, never a cancelled festival with confirmed reservations nobody will cancel. Both statements
+ * touch this festival only (the flag row is also what each confirming UPDATE reads, for one
+ * statement). Idempotent: cancelling again queues the job again (once: its dedupe key), which is
+ * how an admin makes sure it completes. Returns the job's outbox row.
  */
 export async function cancelFestival(s: Services, id: number, reason: string | undefined, log: Logger) {
-  const res = await s.db
-    .update(festivals)
-    .set({ cancelledAt: new Date(), cancelReason: reason ?? null })
-    .where(and(eq(festivals.id, id), isNull(festivals.cancelledAt)));
-  const firstTime = res.rowsAffected > 0;
-  if (!firstTime) {
-    const [f] = await s.db.select({ id: festivals.id }).from(festivals).where(eq(festivals.id, id));
-    if (!f) throw new AppError(404, "festival.not_found", "No festival with this id");
-  }
+  const job = cancellationJob(id);
+  const { firstTime, jobId } = await withRetries(log, "festival.cancel", () =>
+    s.db.transaction(async (tx) => {
+      const res = await tx
+        .update(festivals)
+        .set({ cancelledAt: new Date(), cancelReason: reason ?? null })
+        .where(and(eq(festivals.id, id), isNull(festivals.cancelledAt)));
+      if (res.rowsAffected === 0) {
+        const [f] = await tx.select({ id: festivals.id }).from(festivals).where(eq(festivals.id, id));
+        if (!f) throw new AppError(404, "festival.not_found", "No festival with this id");
+      }
+      return { firstTime: res.rowsAffected > 0, jobId: await addFollowUp(tx, job) };
+    }),
+  );
   await bumpVersions(s, id, log);
-  // The record of the event until the notifications area keeps an inbox (its hook will add one).
-  log.info("festival cancelled", { festivalId: id, reason: reason ?? null, firstTime });
+  log.info("festival cancelled", { festivalId: id, firstTime });
+  return { id: jobId, kind: job.kind, payload: job.payload };
 }

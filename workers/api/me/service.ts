@@ -1,10 +1,10 @@
 import { eq } from "drizzle-orm";
 import { users } from "../../db/schema/users";
 import { AppError } from "../../lib/errors";
+import type { Logger } from "../../lib/logger";
 import type { Services } from "../../lib/services";
-import { revokeAllFamilies } from "../auth/refresh-tokens";
-import { findActiveUser } from "../auth/service";
-import { revokedBeforeKey } from "../middleware/auth";
+import { checkPassword, findActiveUser } from "../auth/service";
+import { revokeAllSessions } from "../auth/sessions";
 
 export const DELETED_NICKNAME = "(탈퇴한 사용자)";
 
@@ -15,18 +15,47 @@ export async function requireActiveUser(s: Services, id: number) {
 }
 
 /**
+ * A stolen 15-minute access token must not be enough to delete an account: the password is asked
+ * again, under the same guessing limits as login. A wrong one is 403, not 401, so a client does not
+ * take it for an expired token and refresh in a loop.
+ */
+export async function confirmPassword(
+  s: Services,
+  log: Logger,
+  userId: number,
+  password: string,
+  ip: string | undefined,
+): Promise<void> {
+  const user = await requireActiveUser(s, userId);
+  try {
+    await checkPassword(s, log, { email: user.email, password, ip, actorId: userId });
+  } catch (err) {
+    if (err instanceof AppError && err.code === "auth.invalid_credentials")
+      throw new AppError(403, "auth.wrong_password", "The password is wrong");
+    throw err;
+  }
+}
+
+/**
  * Deleting keeps the row (chat history and reservations refer to it) but erases what identifies the
- * person: email, nickname and password hash. Tokens die at once through the revoked-before mark.
- * `cleanUp` is what other areas do first (runAccountDeletedHooks in workers/api/hooks.ts, passed in
- * by the route: that list imports this module); a failure there leaves the account to retry.
+ * person: email, nickname and password hash. Every session ends before anything else happens, so the
+ * deleted user can do nothing more (reserve, chat) while the clean-up runs; a login racing the
+ * deletion is ended by the second revocation after the row is anonymised. `cleanUp` is what other
+ * areas do first (runAccountDeletedHooks in workers/api/hooks.ts, passed in by the route: that list
+ * imports this module); a failure there leaves the account to retry (after signing in again).
  */
 export async function deleteAccount(
   s: Services,
   userId: number,
-  cleanUp: (s: Services, userId: number) => Promise<void>,
+  hooks: {
+    sessionsRevoked: (s: Services, userId: number) => Promise<void>;
+    cleanUp: (s: Services, userId: number) => Promise<void>;
+  },
 ): Promise<void> {
   await requireActiveUser(s, userId);
-  await cleanUp(s, userId);
+  await revokeAllSessions(s, userId);
+  await hooks.sessionsRevoked(s, userId);
+  await hooks.cleanUp(s, userId);
   await s.db
     .update(users)
     .set({
@@ -36,8 +65,5 @@ export async function deleteAccount(
       deletedAt: new Date(),
     })
     .where(eq(users.id, userId));
-  await s.redis.set(revokedBeforeKey(s, userId), String(Math.floor(Date.now() / 1000)), {
-    ex: 24 * 3600,
-  });
-  await revokeAllFamilies(s, userId);
+  await revokeAllSessions(s, userId);
 }

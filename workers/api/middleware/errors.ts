@@ -3,6 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import { isDependencyDown } from "../../lib/dependency-errors";
 import { AppError, errorBody } from "../../lib/errors";
 import { createLogger } from "../../lib/logger";
+import { RedisCommandError, safeRedisError } from "../../lib/redis-errors";
 import type { HonoEnv } from "../hono-env";
 
 /** Every failure leaves as the DESIGN.md envelope; unexpected ones are logged and answered generically. */
@@ -18,19 +19,24 @@ export const onError: ErrorHandler<HonoEnv> = (err, c) => {
   const logger = c.get("logger") ?? createLogger({ requestId });
   if (isDependencyDown(err)) {
     // DESIGN.md: a dependency that is down is a 503 the client may retry, not a 500.
-    logger.warn("dependency unavailable", { error: err });
+    logger.warn("dependency unavailable", { error: loggable(err) });
     c.header("Retry-After", "1");
     return c.json(
       errorBody(requestId, "service.unavailable", "A service we depend on is unavailable; retry shortly"),
       503,
     );
   }
+  // With the request id (the logger's base), so the answer's requestId finds this line.
   logger.error("unhandled error", {
-    error: err,
-    stack: err instanceof Error ? err.stack : undefined,
+    error: loggable(err),
+    // A Redis error's stack starts with its message: name and code are all it may say.
+    stack: err instanceof Error && !(err instanceof RedisCommandError) ? err.stack : undefined,
   });
   return c.json(errorBody(requestId, "internal", "Something went wrong on our side"), 500);
 };
+
+/** Redis errors as name and code only (their text may quote a command); others as they are (the logger redacts). */
+const loggable = (err: unknown) => (err instanceof RedisCommandError ? safeRedisError(err) : err);
 
 export const notFound: NotFoundHandler<HonoEnv> = (c) =>
   c.json(errorBody(c.get("requestId") ?? "unknown", "route.not_found", "No such route"), 404);

@@ -1,6 +1,7 @@
 import { and, desc, eq } from "drizzle-orm";
 import { type PushDevice, pushDevices } from "../../db/schema/notifications";
 import type { Services } from "../../lib/services";
+import { capDevices } from "./retention";
 import type { DeviceView } from "./schemas";
 
 const toView = (d: PushDevice): DeviceView => ({
@@ -31,7 +32,10 @@ export async function registerDevice(
   const [row] = await s.db.select().from(pushDevices).where(eq(pushDevices.token, token)).limit(1);
   if (!row) throw new Error("device vanished after upsert");
   // MySQL counts 1 for an insert and 2 for an update of the duplicate.
-  return { device: toView(row), created: result.rowsAffected === 1 };
+  const created = result.rowsAffected === 1;
+  // Only a new token can pass the cap; a re-registration just refreshes last_seen_at.
+  if (created) await capDevices(s, userId);
+  return { device: toView(row), created };
 }
 
 /** Only the caller's own registration goes: a token is no secret-free handle on other accounts. */

@@ -9,7 +9,6 @@ import { type NotifyInput, notify } from "./notify";
  * dedupeKey; a failed item goes back with a retry count and is dropped (and logged) after MAX_TRIES.
  */
 export const notificationEventsKey = (s: Services) => s.key("events", "notifications");
-const BATCH = 100;
 const MAX_TRIES = 5;
 
 type Queued = NotifyInput & { tries?: number };
@@ -29,11 +28,46 @@ export async function enqueueNotification(s: Services, input: NotifyInput): Prom
   await s.redis.rpush(notificationEventsKey(s), JSON.stringify(input));
 }
 
-export async function drainNotificationEvents(s: Services, log: Logger, maxBatches = 10): Promise<number> {
+/**
+ * A Redis list worked as a reliable queue: an item moves to a processing list (LMOVE) before it is
+ * handled and leaves it (LREM) only after, so a Worker that dies mid-item loses nothing. One drainer
+ * at a time holds a lease; whoever takes the lease next first moves the items a dead drainer left in
+ * the processing list back to the head of the queue. Handlers must be idempotent (they are: dedupe
+ * keys), as an item may be handled again after such a recovery.
+ */
+async function workQueue(
+  s: Services,
+  queue: string,
+  handle: (line: string) => Promise<void>,
+  budget: { items: number; ms: number },
+): Promise<number> {
+  const processing = `${queue}:processing`;
+  const lease = `${queue}:lease`;
+  const me = crypto.randomUUID();
+  if ((await s.redis.set(lease, me, { nx: true, px: budget.ms + 60_000 })) === null) return 0;
+  let handled = 0;
+  try {
+    while (await s.redis.lmove(processing, queue, "right", "left")) {}
+    const deadline = Date.now() + budget.ms;
+    while (handled < budget.items && Date.now() < deadline) {
+      const line = await s.redis.lmove<string>(queue, processing, "left", "right");
+      if (line === null || line === undefined) break;
+      await handle(line);
+      await s.redis.lrem(processing, 1, line);
+      handled++;
+    }
+  } finally {
+    if ((await s.redis.get(lease).catch(() => null)) === me) await s.redis.del(lease).catch(() => {});
+  }
+  return handled;
+}
+
+export async function drainNotificationEvents(s: Services, log: Logger, maxItems = 1000): Promise<number> {
   let done = 0;
-  for (let i = 0; i < maxBatches; i++) {
-    const raw = (await s.redis.lpop<string[]>(notificationEventsKey(s), BATCH)) ?? [];
-    for (const line of raw) {
+  await workQueue(
+    s,
+    notificationEventsKey(s),
+    async (line) => {
       let item: unknown;
       try {
         item = JSON.parse(line);
@@ -42,7 +76,7 @@ export async function drainNotificationEvents(s: Services, log: Logger, maxBatch
       }
       if (!isNotifyInput(item)) {
         log.warn("dropped a malformed notification event", { line: line.slice(0, 200) });
-        continue;
+        return;
       }
       const { tries = 0, ...input } = item;
       try {
@@ -53,25 +87,21 @@ export async function drainNotificationEvents(s: Services, log: Logger, maxBatch
           log.error("notification event dropped after retries", { type: input.type, error: err });
         else await s.redis.rpush(notificationEventsKey(s), JSON.stringify({ ...input, tries: tries + 1 }));
       }
-    }
-    if (raw.length < BATCH) break;
-  }
+    },
+    { items: maxItems, ms: 20_000 },
+  );
   return done;
 }
 
-/** Festival fan-outs left over by the hooks, a bounded number of holders per run. */
+/** Festival fan-outs left in Redis by an older version (new ones are outbox rows), a bounded number per run. */
 export async function continueFanouts(s: Services, log: Logger, budget = 2000): Promise<void> {
-  while (budget > 0) {
-    const line = await s.redis.lpop<string>(fanoutKey(s));
-    if (!line) return;
-    const job = JSON.parse(line) as FestivalFanout;
-    try {
-      const rest = await runFanout(s, log, job, Math.min(budget, 1000));
+  await workQueue(
+    s,
+    fanoutKey(s),
+    async (line) => {
+      const rest = await runFanout(s, log, JSON.parse(line) as FestivalFanout, 1000);
       if (rest) await s.redis.rpush(fanoutKey(s), JSON.stringify(rest));
-    } catch (err) {
-      await s.redis.rpush(fanoutKey(s), line);
-      throw err;
-    }
-    budget -= 1000;
-  }
+    },
+    { items: Math.ceil(budget / 1000), ms: 20_000 },
+  );
 }

@@ -3,8 +3,8 @@ import { festivals } from "../../db/schema/festivals";
 import { notifications, pushDevices } from "../../db/schema/notifications";
 import { createLogger, type Logger } from "../../lib/logger";
 import type { Services } from "../../lib/services";
-import { festivalVersion, isWorthTelling, startFanout } from "./festival-fanout";
-import { notifySafely } from "./notify";
+import { festivalVersion, isWorthTelling, runFanout, startFanout } from "./festival-fanout";
+import { type NotifyInput, notify } from "./notify";
 
 /**
  * What other areas' events become. Reservations call these after COMMIT; they never throw, so a
@@ -34,43 +34,34 @@ const RESERVATION_WORDING = {
   cancelled: { title: "예약 취소", body: "예약이 취소되었습니다." },
 } as const;
 
-/** Tells the holder their reservation was confirmed or cancelled; never throws (the write already committed). */
-async function notifyReservation(
+function reservationNotice(
+  kind: keyof typeof RESERVATION_WORDING,
+  r: ReservationFacts,
+  festivalTitle: string,
+): NotifyInput {
+  const wording = RESERVATION_WORDING[kind];
+  return {
+    userId: r.userId,
+    type: `reservation.${kind}`,
+    title: `${wording.title}: ${festivalTitle}`,
+    body: `${r.day} · ${r.quantity}매 ${wording.body}`,
+    data: { reservationId: r.id, festivalId: r.festivalId, day: r.day },
+    dedupeKey: `reservation.${kind}:${r.id}`,
+  };
+}
+
+/**
+ * For the outbox (workers/api/follow-ups.ts): throws when the inbox row could not be written, so the
+ * follow-up stays and is retried; the dedupe key makes the retry store and push it once.
+ */
+export async function tellReservation(
   s: Services,
   logger: Logger,
   kind: keyof typeof RESERVATION_WORDING,
   r: ReservationFacts,
-  festivalTitle?: string,
 ): Promise<void> {
-  try {
-    const title = festivalTitle ?? (await titleOf(s, r.festivalId));
-    const wording = RESERVATION_WORDING[kind];
-    await notifySafely(
-      s,
-      {
-        userId: r.userId,
-        type: `reservation.${kind}`,
-        title: `${wording.title}: ${title}`,
-        body: `${r.day} · ${r.quantity}매 ${wording.body}`,
-        data: { reservationId: r.id, festivalId: r.festivalId, day: r.day },
-        dedupeKey: `reservation.${kind}:${r.id}`,
-      },
-      logger,
-    );
-  } catch (err) {
-    logger.error("reservation notification failed", { reservationId: r.id, error: err });
-  }
+  await notify(s, reservationNotice(kind, r, await titleOf(s, r.festivalId)), logger);
 }
-
-export const notifyReservationConfirmed = (
-  s: Services,
-  logger: Logger,
-  r: ReservationFacts,
-  festivalTitle?: string,
-) => notifyReservation(s, logger, "confirmed", r, festivalTitle);
-
-export const notifyReservationCancelled = (s: Services, logger: Logger, r: ReservationFacts) =>
-  notifyReservation(s, logger, "cancelled", r);
 
 /** Holders hear of a change they care about (`changed` names the fields an admin changed). */
 export async function tellFestivalChanged(s: Services, festivalId: number, changed: string[]): Promise<void> {
@@ -79,15 +70,18 @@ export async function tellFestivalChanged(s: Services, festivalId: number, chang
   await startFanout(s, log, { kind: "festival.changed", festivalId, version, changed, afterUserId: 0 });
 }
 
-export async function tellFestivalCancelled(s: Services, festivalId: number): Promise<void> {
-  // A repeated cancel runs the hooks again: the fixed version makes it a no-op for those already told.
-  await startFanout(s, log, {
-    kind: "festival.cancelled",
-    festivalId,
-    version: "1",
-    changed: [],
-    afterUserId: 0,
-  });
+/**
+ * A step of the festival-cancellation job (hooks.ts): up to 1000 holders told, from `afterUserId` on.
+ * The fixed version makes a resumed or repeated job a no-op for those already told.
+ */
+export async function tellFestivalCancelled(s: Services, festivalId: number, afterUserId: number) {
+  const rest = await runFanout(
+    s,
+    log,
+    { kind: "festival.cancelled", festivalId, version: "1", changed: [], afterUserId },
+    1000,
+  );
+  return rest ? rest.afterUserId : null;
 }
 
 /** A deleted account gets no more pushes, and its inbox goes with it. */

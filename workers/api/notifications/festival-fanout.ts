@@ -2,14 +2,15 @@ import { and, asc, eq, gt, isNull, or } from "drizzle-orm";
 import { festivals } from "../../db/schema/festivals";
 import { reservations } from "../../db/schema/reservations";
 import { users } from "../../db/schema/users";
+import { addFollowUp, continueFollowUp, finishFollowUp } from "../../lib/follow-ups";
 import type { Logger } from "../../lib/logger";
 import type { Services } from "../../lib/services";
 import { notifySafely } from "./notify";
 
 /**
  * Telling every holder of a festival about a change or a cancellation. The hook (in the admin's
- * request) sends a first batch at once; a festival with more holders leaves a continuation in a
- * Redis list that the notification-events job works through, batch by batch. Each holder's
+ * request) sends a first batch at once; a festival with more holders leaves its continuation in the
+ * outbox row (follow_ups) that the cron works through, batch by batch. Each holder's
  * notification has a dedupe key, so a batch repeated after a crash notifies nobody twice.
  */
 export interface FestivalFanout {
@@ -116,17 +117,26 @@ export async function runFanout(
   return { ...f, afterUserId: after };
 }
 
-/** The hook's part: a first batch now, the rest through the job. Never throws (the change is committed). */
+/**
+ * The hook's part: the fan-out becomes an outbox row ("festival.fanout", run by workers/api/
+ * follow-ups.ts), then a first batch is sent now and the row keeps where it stopped. A Worker that
+ * dies at any point leaves the row to the cron. Never throws (the change is committed).
+ */
 export async function startFanout(s: Services, log: Logger, f: FestivalFanout, inlineBudget = 100) {
   try {
+    const id = await addFollowUp(s.db, {
+      kind: "festival.fanout",
+      payload: { ...f },
+      dedupeKey: `${f.kind}:${f.festivalId}:${f.version}`,
+    });
     const rest = await runFanout(s, log, f, inlineBudget);
-    if (rest) await s.redis.rpush(fanoutKey(s), JSON.stringify(rest));
+    if (rest) await continueFollowUp(s.db, id, { ...rest }, new Date());
+    else await finishFollowUp(s.db, id);
   } catch (err) {
-    log.error("festival notification fan-out failed; queued for the job", {
+    log.error("festival notification fan-out failed; the cron retries it", {
       festivalId: f.festivalId,
       error: err,
     });
-    await s.redis.rpush(fanoutKey(s), JSON.stringify(f)).catch(() => {});
   }
 }
 

@@ -3,15 +3,21 @@ import { festivals } from "../../db/schema/festivals";
 import { type CancelReason, reservations } from "../../db/schema/reservations";
 import { waitlistEntries } from "../../db/schema/sales";
 import { AppError } from "../../lib/errors";
+import { addFollowUp, finishFollowUp } from "../../lib/follow-ups";
 import { createLogger, type Logger } from "../../lib/logger";
 import { withRetries } from "../../lib/retry";
 import type { Services } from "../../lib/services";
 import { todayIn } from "../../lib/time";
-import { notifyReservationCancelled } from "../notifications/events";
 import { announceOffers } from "../sales/announce";
 import { offerFreePlaces } from "../sales/offers";
 import type { ReservationView } from "./schemas";
-import { findReservation, reservationNotFound, type ShownReservation, toView } from "./service";
+import {
+  type FollowUpRef,
+  findReservation,
+  reservationNotFound,
+  type ShownReservation,
+  toView,
+} from "./service";
 import { clearSoldOut } from "./sold-out";
 
 /**
@@ -115,6 +121,38 @@ function sumBy<R extends { quantity: number }, K extends readonly [number, numbe
   return [...sums.values()].sort(([a], [b]) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
 }
 
+export interface CancelOutcome {
+  view: ReservationView;
+  /** The holder's notice, an outbox row the route runs before answering (workers/api/follow-ups.ts). */
+  followUp: FollowUpRef;
+}
+
+/**
+ * Cancels one confirmed reservation and queues the holder's notice: the outbox row goes first (the
+ * cancel is one autocommit statement, with no transaction to share), so a Worker that dies right
+ * after the cancel leaves the notice to the cron; if the cancel did not happen, the row is dropped
+ * (or its handler finds the reservation not cancelled and does nothing).
+ */
+async function cancelWithNotice(
+  s: Services,
+  env: Env,
+  logger: Logger,
+  r: ShownReservation,
+  reason: CancelReason,
+): Promise<CancelOutcome> {
+  const followUp = { kind: "reservation.cancelled", payload: { reservationId: r.id } };
+  const id = await withRetries(logger, "cancel.outbox", () => addFollowUp(s.db, followUp));
+  const done = await cancelReservations(s, logger, [r.id], reason);
+  const after = await findReservation(s, r.id);
+  if (!after) throw reservationNotFound();
+  if (!done.length) {
+    await finishFollowUp(s.db, id).catch(() => {});
+    throw notCancellable(after);
+  }
+  logger.info("reservation cancelled", { reservationId: r.id, reason });
+  return { view: await toView(env, after), followUp: { id, ...followUp } };
+}
+
 /** A user cancels their own reservation: another user's is a 404, like one that does not exist. */
 export async function cancelOwn(
   s: Services,
@@ -122,7 +160,7 @@ export async function cancelOwn(
   logger: Logger,
   userId: number,
   reservationId: number,
-): Promise<ReservationView> {
+): Promise<CancelOutcome> {
   const r = await findReservation(s, reservationId);
   if (!r || r.userId !== userId) throw reservationNotFound();
   if (r.status !== "confirmed") throw notCancellable(r);
@@ -135,13 +173,23 @@ export async function cancelOwn(
       details: { day: r.day },
     });
   }
-  const done = await cancelReservations(s, logger, [r.id], "user");
-  const after = await findReservation(s, r.id);
-  if (!after) throw reservationNotFound();
-  if (!done.length) throw notCancellable(after);
-  logger.info("reservation cancelled", { reservationId: r.id, reason: "user" });
-  await notifyReservationCancelled(s, logger, after);
-  return toView(env, after);
+  return cancelWithNotice(s, env, logger, r, "user");
+}
+
+/**
+ * An admin cancels any user's confirmed reservation (a past day too: the admin decides). Its places
+ * are free again and go to the day's waitlist first, as with the holder's own cancel.
+ */
+export async function cancelByAdmin(
+  s: Services,
+  env: Env,
+  logger: Logger,
+  reservationId: number,
+): Promise<CancelOutcome> {
+  const r = await findReservation(s, reservationId);
+  if (!r) throw reservationNotFound();
+  if (r.status !== "confirmed") throw notCancellable(r);
+  return cancelWithNotice(s, env, logger, r, "admin");
 }
 
 function notCancellable(r: ShownReservation) {
@@ -158,29 +206,48 @@ function notCancellable(r: ShownReservation) {
 const BATCH = 200;
 const hookLogger = () => createLogger({ area: "reservations" });
 
-/** A cancelled festival cancels every confirmed reservation it still has, in batches. */
-export async function cancelFestivalReservations(s: Services, festivalId: number): Promise<number> {
+/** Reservations one step of a festival's cancellation flips (one statement, its locks for that statement). */
+export const FESTIVAL_CHUNK = 500;
+
+/**
+ * One step of the festival-cancellation job (hooks.ts): up to FESTIVAL_CHUNK confirmed reservations
+ * flip to cancelled in ONE set-based statement, instead of one multi-table UPDATE each (20k holders
+ * were 20k statements inside the admin's request). The counters are not touched per row: once none
+ * is left, they are recounted from the rows in three statements. That is exact because nothing can
+ * add to them any more: the confirming UPDATE refuses a cancelled festival, check-in refuses it, and
+ * a user's own cancel that wins a row first only lowers counters the recount sets anyway.
+ * Returns 0 to be called again, null when done.
+ */
+export async function cancelFestivalReservations(s: Services, festivalId: number): Promise<number | null> {
   const logger = hookLogger();
-  let total = 0;
-  for (;;) {
-    const batch = await s.db
-      .select({ id: reservations.id })
-      .from(reservations)
-      .where(and(eq(reservations.festivalId, festivalId), eq(reservations.status, "confirmed")))
-      .orderBy(asc(reservations.id))
-      .limit(BATCH);
-    if (!batch.length) break;
-    total += (
-      await cancelReservations(
-        s,
-        logger,
-        batch.map((r) => r.id),
-        "festival_cancelled",
-      )
-    ).length;
-  }
-  logger.info("festival reservations cancelled", { festivalId, count: total });
-  return total;
+  const now = new Date();
+  const res = await withRetries(logger, "festival_cancel.chunk", () =>
+    s.db.execute(sql`
+      UPDATE reservations SET status = 'cancelled', cancelled_at = ${now}, cancel_reason = 'festival_cancelled',
+        updated_at = ${now}
+      WHERE festival_id = ${festivalId} AND status = 'confirmed' ORDER BY id LIMIT ${FESTIVAL_CHUNK}`),
+  );
+  if (res.rowsAffected >= FESTIVAL_CHUNK) return 0;
+  await withRetries(logger, "festival_cancel.recount", () => recount(s, festivalId));
+  logger.info("festival reservations cancelled", { festivalId });
+  return null;
+}
+
+const ACTIVE = sql`('confirmed', 'checked_in')`;
+
+async function recount(s: Services, festivalId: number): Promise<void> {
+  await s.db.execute(sql`
+    UPDATE festival_days d SET d.reserved = (SELECT COALESCE(SUM(r.quantity), 0) FROM reservations r
+      WHERE r.festival_id = d.festival_id AND r.day = d.day AND r.status IN ${ACTIVE})
+    WHERE d.festival_id = ${festivalId}`);
+  await s.db.execute(sql`
+    UPDATE reservation_user_totals t SET t.quantity = (SELECT COALESCE(SUM(r.quantity), 0) FROM reservations r
+      WHERE r.festival_id = t.festival_id AND r.user_id = t.user_id AND r.status IN ${ACTIVE})
+    WHERE t.festival_id = ${festivalId}`);
+  await s.db.execute(sql`
+    UPDATE festivals f SET f.reserved_count = (SELECT COALESCE(SUM(r.quantity), 0) FROM reservations r
+      WHERE r.festival_id = f.id AND r.status IN ${ACTIVE})
+    WHERE f.id = ${festivalId}`);
 }
 
 /** A deleted account gives back the places of its reservations for days still to come. */

@@ -1,4 +1,5 @@
 import type { App } from "../router";
+import { registerV1AdminReservationsCancel } from "./v1_admin_reservations_cancel";
 import { registerV1FestivalsCheckInsPost } from "./v1_festivals_check_ins_post";
 import { registerV1FestivalsReservationsGet } from "./v1_festivals_reservations_get";
 import { registerV1FestivalsReservationsPost } from "./v1_festivals_reservations_post";
@@ -15,4 +16,5 @@ export function registerReservationRoutes(app: App) {
   registerV1MeReservationsGet(app);
   registerV1ReservationsGet(app);
   registerV1ReservationsCancel(app);
+  registerV1AdminReservationsCancel(app);
 }

@@ -31,12 +31,11 @@ import { type Festival, festivalDays, festivals } from "../../db/schema/festival
 import { type Reservation, type ReservationStatus, reservations } from "../../db/schema/reservations";
 import { waitlistEntries } from "../../db/schema/sales";
 import { AppError } from "../../lib/errors";
+import { addFollowUp, finishFollowUp } from "../../lib/follow-ups";
 import type { Logger } from "../../lib/logger";
 import { busy, withRetries } from "../../lib/retry";
 import type { Services } from "../../lib/services";
 import { todayIn } from "../../lib/time";
-import { joinChatRoom } from "../chat/rooms";
-import { notifyReservationConfirmed } from "../notifications/events";
 import { admissionDone, requireAdmission } from "../sales/admission";
 import { announceOffers } from "../sales/announce";
 import { offerExpired, offerFreePlaces } from "../sales/offers";
@@ -49,6 +48,7 @@ import {
   insertPending,
   whyNot,
 } from "./confirm";
+import { afterReservationConfirmed } from "./follow-up";
 import type { ReservationView } from "./schemas";
 import { markSoldOut, readSoldOut, type SoldOutState } from "./sold-out";
 
@@ -110,10 +110,18 @@ function limitExceeded(limit: number, alreadyReserved: number, requested: number
   });
 }
 
+/** An outbox row this request wrote: the route runs it after answering (follow-ups.ts). */
+export interface FollowUpRef {
+  id: number;
+  kind: string;
+  payload: Record<string, unknown>;
+}
+
 export interface ReserveOutcome {
   view: ReservationView;
   /** True when an earlier request with the same Idempotency-Key made this reservation. */
   replayed: boolean;
+  followUp?: FollowUpRef | undefined;
 }
 
 /** What a reservation looked like when it was confirmed: a repeat of the request answers the same. */
@@ -215,11 +223,43 @@ export async function reserve(
     createdAt: at,
     updatedAt: at,
   };
-  const took = await takePlaces(s, logger, row, f, offer, flag);
-  if (took.confirmedHere) {
+  const { confirmedHere, followUp } = await takePlacesWithOutbox(s, logger, row, f, offer, flag);
+  if (confirmedHere) {
     await afterConfirmed(s, logger, row, f, { admitted, leftover: offer ? offer.held - quantity : 0 });
   }
-  return { view: await toView(env, asConfirmed(row)), replayed: false };
+  return { view: await toView(env, asConfirmed(row)), replayed: false, followUp };
+}
+
+/**
+ * takePlaces, with the reservation's outbox row written beside the confirming statement (in
+ * parallel: no extra round trip before the 201). Not in one transaction with it on purpose: that
+ * would hold the day row's lock across the COMMIT round trip (invariant 6). So the row may exist for
+ * a refused reservation (its handler finds nothing to do; we delete it here when we can) and, if its
+ * insert failed while the places were taken, the follow-up runs inline instead, as before the outbox.
+ */
+async function takePlacesWithOutbox(
+  s: Services,
+  logger: Logger,
+  r: Reservation,
+  f: Festival,
+  offer: { entryId: number; held: number } | undefined,
+  flag: SoldOutState | undefined,
+): Promise<{ confirmedHere: boolean; followUp?: FollowUpRef }> {
+  const followUp = { kind: "reservation.confirmed", payload: { reservationId: r.id } };
+  const [took, outbox] = await Promise.allSettled([
+    takePlaces(s, logger, r, f, offer, flag),
+    withRetries(logger, "reserve.outbox", () => addFollowUp(s.db, followUp)),
+  ]);
+  if (took.status === "rejected") {
+    if (outbox.status === "fulfilled") await finishFollowUp(s.db, outbox.value).catch(() => {});
+    throw took.reason;
+  }
+  if (outbox.status === "fulfilled") return { ...took.value, followUp: { id: outbox.value, ...followUp } };
+  logger.error("outbox row not written; following up inline", { reservationId: r.id, error: outbox.reason });
+  await afterReservationConfirmed(s, logger, r.id).catch((err: unknown) =>
+    logger.error("reservation follow-up failed; the reservation stands", { reservationId: r.id, error: err }),
+  );
+  return took.value;
 }
 
 /**
@@ -304,13 +344,17 @@ async function resolveEarlier(
     const [f] = await s.db.select().from(festivals).where(eq(festivals.id, earlier.festivalId));
     if (!f) throw festivalNotFound();
     const admitted = await requireAdmission(env, f, earlier.userId, input.admissionToken).catch(() => false);
-    const took = await takePlaces(s, logger, earlier, f, undefined, undefined);
+    const took = await takePlacesWithOutbox(s, logger, earlier, f, undefined, undefined);
     if (took.confirmedHere) await afterConfirmed(s, logger, earlier, f, { admitted, leftover: 0 });
+    return { view: await toView(env, asConfirmed(earlier)), replayed: true, followUp: took.followUp };
   }
   return { view: await toView(env, asConfirmed(earlier)), replayed: true };
 }
 
-/** After a 201 is certain: none of this can undo it, so it runs side by side and never throws. */
+/**
+ * After a 201 is certain, what the sale itself needs at once: none of this can undo it, so it runs
+ * side by side and never throws. Joining the chat room and the inbox entry are the outbox row's.
+ */
 async function afterConfirmed(
   s: Services,
   logger: Logger,
@@ -323,17 +367,6 @@ async function afterConfirmed(
     opts.admitted ? admissionDone(s, logger, f, r.userId) : undefined,
     // A claim for fewer places than held frees the rest: they go to the next in line.
     opts.leftover > 0 ? offerLeftover(s, logger, r.festivalId, r.day) : undefined,
-    // Many buyers join one room in the same second: its membership writes contend too.
-    withRetries(logger, "join chat room", () => joinChatRoom(s, r.festivalId, r.userId)).catch(
-      (err: unknown) =>
-        logger.error("joining the festival chat room failed; the reservation stands", {
-          festivalId: r.festivalId,
-          userId: r.userId,
-          error: err,
-          cause: (err as { cause?: unknown }).cause,
-        }),
-    ),
-    notifyReservationConfirmed(s, logger, r, f.title),
   ]);
 }
 

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
 import { IdempotencyHeaderSchema, IdParamSchema } from "../../lib/schemas";
-import { ADMIN_ERRORS, AUTH_ERRORS, requireAdmin, requireAuth } from "../middleware/auth";
+import { AUTH_ERRORS, requireAuth, requireFestivalStaff, STAFF_ERRORS } from "../middleware/auth";
 import { IDEMPOTENCY_ERRORS, idempotent } from "../middleware/idempotency";
 import type { App } from "../router";
 import { checkIn } from "./checkin";
@@ -19,9 +19,13 @@ const route = createRoute({
   path: "/v1/festivals/{festivalId}/check-ins",
   operationId: "festivalsCheckInsPost",
   tags: ["reservations", "admin"],
-  summary: "Check a reservation in at the gate with its code (admins); each code works once",
+  summary:
+    "Check a reservation in at the gate with its code (admins and this festival's staff); each code works once",
+  description:
+    "A code is accepted once, at its own festival's gate, on its own day (the festival's timezone), " +
+    "while neither the festival nor the reservation is cancelled.",
   security: [{ bearer: [] }],
-  middleware: [requireAuth(), requireAdmin(), idempotent("checkins.create")] as const,
+  middleware: [requireAuth(), requireFestivalStaff(), idempotent("checkins.create")] as const,
   request: {
     params: z.object({ festivalId: IdParamSchema }),
     headers: IdempotencyHeaderSchema,
@@ -32,10 +36,17 @@ const route = createRoute({
     ...errorResponses(
       400,
       ...AUTH_ERRORS,
-      ...ADMIN_ERRORS,
+      ...STAFF_ERRORS,
       ...IDEMPOTENCY_ERRORS,
       [409, "checkin.already_used"],
-      [422, "checkin.invalid", "checkin.wrong_festival", "checkin.reservation_cancelled"],
+      [
+        422,
+        "checkin.invalid",
+        "checkin.wrong_festival",
+        "checkin.festival_cancelled",
+        "checkin.reservation_cancelled",
+        "checkin.wrong_day",
+      ],
     ),
   },
 });

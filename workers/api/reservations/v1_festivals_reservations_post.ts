@@ -1,9 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
 import { DaySchema, IdempotencyHeaderSchema, IdParamSchema } from "../../lib/schemas";
+import { runFollowUpNow } from "../follow-ups";
 import { AUTH_ERRORS, requireAuth } from "../middleware/auth";
 import { IDEMPOTENCY_ERRORS, idempotencyOf, idempotent } from "../middleware/idempotency";
+import { RATE_LIMIT_ERRORS, rateLimit } from "../middleware/rate-limit";
 import type { App } from "../router";
+import { RESERVATION_WRITE_LIMITS } from "../sales/limits";
 import { ReservationSchema } from "./schemas";
 import { reserve } from "./service";
 
@@ -43,7 +46,11 @@ const route = createRoute({
   security: [{ bearer: [] }],
   // Durable: the key is stored with the reservation row (service.ts), so a retry after a Worker died
   // between the write and the answer still gets the reservation that was made.
-  middleware: [requireAuth(), idempotent("reservations.create", { durable: true })] as const,
+  middleware: [
+    requireAuth(),
+    rateLimit(...RESERVATION_WRITE_LIMITS),
+    idempotent("reservations.create", { durable: true }),
+  ] as const,
   request: {
     params: z.object({ festivalId: IdParamSchema }),
     headers: ReserveHeadersSchema,
@@ -54,6 +61,7 @@ const route = createRoute({
     ...errorResponses(
       400,
       ...AUTH_ERRORS,
+      ...RATE_LIMIT_ERRORS,
       ...IDEMPOTENCY_ERRORS,
       [403, "queue.admission_required", "queue.admission_expired", "queue.admission_invalid"],
       [404, "festival.not_found"],
@@ -67,8 +75,9 @@ const route = createRoute({
 export function registerV1FestivalsReservationsPost(app: App) {
   app.openapi(route, async (c) => {
     const body = c.req.valid("json");
-    const { view, replayed } = await reserve(
-      c.get("services"),
+    const s = c.get("services");
+    const { view, replayed, followUp } = await reserve(
+      s,
       c.env,
       c.get("logger"),
       c.get("user").id,
@@ -77,6 +86,9 @@ export function registerV1FestivalsReservationsPost(app: App) {
       await idempotencyOf(c),
     );
     if (replayed) c.header("Idempotent-Replayed", "true");
+    // Chat membership and the inbox entry after the answer, off the sale's critical path; the outbox
+    // row makes the cron do them if this Worker dies first.
+    if (followUp) c.executionCtx.waitUntil(runFollowUpNow(s, c.get("logger"), followUp));
     return c.json(view, 201);
   });
 }

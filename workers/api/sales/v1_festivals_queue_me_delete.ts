@@ -1,8 +1,10 @@
 import { createRoute } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
 import { AUTH_ERRORS, requireAuth } from "../middleware/auth";
+import { RATE_LIMIT_ERRORS, rateLimit } from "../middleware/rate-limit";
 import type { App } from "../router";
 import { leaveQueue } from "./admission";
+import { QUEUE_WRITE_LIMITS } from "./limits";
 import { FestivalParamsSchema } from "./schemas";
 
 const route = createRoute({
@@ -12,11 +14,17 @@ const route = createRoute({
   tags: ["queue"],
   summary: "Leave the waiting room (or give back an admission); idempotent",
   security: [{ bearer: [] }],
-  middleware: [requireAuth()] as const,
+  middleware: [requireAuth(), rateLimit(...QUEUE_WRITE_LIMITS)] as const,
   request: { params: FestivalParamsSchema },
   responses: {
     204: { description: "Not in the room any more" },
-    ...errorResponses(400, ...AUTH_ERRORS, [404, "festival.not_found"], [503, "queue.unavailable"]),
+    ...errorResponses(
+      400,
+      ...AUTH_ERRORS,
+      ...RATE_LIMIT_ERRORS,
+      [404, "festival.not_found"],
+      [503, "queue.unavailable"],
+    ),
   },
 });
 

@@ -1,8 +1,10 @@
 import { createRoute, type z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
 import { AUTH_ERRORS, requireAuth } from "../middleware/auth";
+import { RATE_LIMIT_ERRORS, rateLimit } from "../middleware/rate-limit";
 import type { App } from "../router";
 import { joinQueue } from "./admission";
+import { QUEUE_WRITE_LIMITS } from "./limits";
 import { FestivalParamsSchema, QueueStatusSchema } from "./schemas";
 
 export type V1FestivalsQueuePostResponse = z.infer<typeof QueueStatusSchema>;
@@ -18,7 +20,7 @@ const route = createRoute({
     "sale opens are ordered by a fair draw at opening. Once `status` is `admitted`, reserve with " +
     "`admission.token` before it expires. 201 for a new entry, 200 when already in.",
   security: [{ bearer: [] }],
-  middleware: [requireAuth()] as const,
+  middleware: [requireAuth(), rateLimit(...QUEUE_WRITE_LIMITS)] as const,
   request: { params: FestivalParamsSchema },
   responses: {
     200: { description: "Already in", content: { "application/json": { schema: QueueStatusSchema } } },
@@ -26,6 +28,7 @@ const route = createRoute({
     ...errorResponses(
       400,
       ...AUTH_ERRORS,
+      ...RATE_LIMIT_ERRORS,
       [404, "festival.not_found"],
       [422, "queue.disabled", "queue.closed"],
       [503, "queue.unavailable"],

@@ -1,7 +1,9 @@
 import { createRoute } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
 import { AUTH_ERRORS, requireAuth } from "../middleware/auth";
+import { RATE_LIMIT_ERRORS, rateLimit } from "../middleware/rate-limit";
 import type { App } from "../router";
+import { WAITLIST_WRITE_LIMITS } from "./limits";
 import { DayParamsSchema } from "./schemas";
 import { leaveWaitlist } from "./waitlist";
 
@@ -12,11 +14,17 @@ const route = createRoute({
   tags: ["waitlist"],
   summary: "Leave a day's waitlist, or decline its offer (the places pass to the next in line)",
   security: [{ bearer: [] }],
-  middleware: [requireAuth()] as const,
+  middleware: [requireAuth(), rateLimit(...WAITLIST_WRITE_LIMITS)] as const,
   request: { params: DayParamsSchema },
   responses: {
     204: { description: "Left" },
-    ...errorResponses(400, ...AUTH_ERRORS, [404, "waitlist.not_found"], [503, "service.busy"]),
+    ...errorResponses(
+      400,
+      ...AUTH_ERRORS,
+      ...RATE_LIMIT_ERRORS,
+      [404, "waitlist.not_found"],
+      [503, "service.busy"],
+    ),
   },
 });
 

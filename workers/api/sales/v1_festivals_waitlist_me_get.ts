@@ -1,7 +1,9 @@
 import { createRoute, type z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
 import { AUTH_ERRORS, requireAuth } from "../middleware/auth";
+import { RATE_LIMIT_ERRORS, rateLimit } from "../middleware/rate-limit";
 import type { App } from "../router";
+import { WAITLIST_READ_LIMITS } from "./limits";
 import { FestivalParamsSchema, WaitlistListSchema } from "./schemas";
 import { myWaitlist } from "./waitlist";
 
@@ -14,11 +16,11 @@ const route = createRoute({
   tags: ["waitlist"],
   summary: "My waitlist entries in this festival (positions, offers), newest first",
   security: [{ bearer: [] }],
-  middleware: [requireAuth()] as const,
+  middleware: [requireAuth(), rateLimit(...WAITLIST_READ_LIMITS)] as const,
   request: { params: FestivalParamsSchema },
   responses: {
     200: { description: "My entries", content: { "application/json": { schema: WaitlistListSchema } } },
-    ...errorResponses(400, ...AUTH_ERRORS),
+    ...errorResponses(400, ...AUTH_ERRORS, ...RATE_LIMIT_ERRORS),
   },
 });
 

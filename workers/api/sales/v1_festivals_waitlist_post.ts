@@ -1,7 +1,9 @@
 import { createRoute, type z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
 import { AUTH_ERRORS, requireAuth } from "../middleware/auth";
+import { RATE_LIMIT_ERRORS, rateLimit } from "../middleware/rate-limit";
 import type { App } from "../router";
+import { WAITLIST_WRITE_LIMITS } from "./limits";
 import { FestivalParamsSchema, WaitlistEntrySchema, WaitlistJoinSchema } from "./schemas";
 import { joinWaitlist } from "./waitlist";
 
@@ -20,7 +22,7 @@ const route = createRoute({
     "claim it by reserving the same day (POST /v1/festivals/{festivalId}/reservations). 409 " +
     "waitlist.places_available when the day can serve the quantity now.",
   security: [{ bearer: [] }],
-  middleware: [requireAuth()] as const,
+  middleware: [requireAuth(), rateLimit(...WAITLIST_WRITE_LIMITS)] as const,
   request: {
     params: FestivalParamsSchema,
     body: { required: true, content: { "application/json": { schema: WaitlistJoinSchema } } },
@@ -31,6 +33,7 @@ const route = createRoute({
     ...errorResponses(
       400,
       ...AUTH_ERRORS,
+      ...RATE_LIMIT_ERRORS,
       [404, "festival.not_found"],
       [409, "waitlist.places_available"],
       [422, "waitlist.not_on_sale", "waitlist.invalid_day", "waitlist.limit_exceeded"],

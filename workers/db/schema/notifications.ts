@@ -37,6 +37,8 @@ export const notifications = mysqlTable(
     index("notifications_user_unread_idx").on(t.userId, t.readAt),
     // Pushes still to settle (the retry job): a short range, as settled rows have pushed_at set.
     index("notifications_push_pending_idx").on(t.pushedAt, t.createdAt),
+    // The retention job: the oldest rows, without walking the table when there are none.
+    index("notifications_created_idx").on(t.createdAt),
   ],
 );
 

@@ -18,7 +18,8 @@ export const RESERVATION_STATUSES = ["confirmed", "cancelled", "checked_in"] as 
  * ever shows it.
  */
 export const RESERVATION_ROW_STATUSES = ["pending", ...RESERVATION_STATUSES] as const;
-export const CANCEL_REASONS = ["user", "festival_cancelled", "account_deleted"] as const;
+/** `admin`: an admin cancelled one user's reservation (POST /v1/admin/reservations/{id}/cancel). */
+export const CANCEL_REASONS = ["user", "festival_cancelled", "account_deleted", "admin"] as const;
 
 export const reservations = mysqlTable(
   "reservations",

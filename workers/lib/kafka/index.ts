@@ -51,8 +51,12 @@ export interface KafkaLog {
   consumer(member: { group: string; instanceId: string; topic: string }): KafkaConsumer;
   /** Removes a consumer a crashed run left behind, by its `ref`; one already gone is no error. */
   dropConsumer(ref: string): Promise<void>;
-  /** Each partition's log end offset (the offset the next record will get): the consumer's lag is end − committed. */
-  endOffsets(topic: string, timeoutMs: number): Promise<Map<number, number>>;
+  /**
+   * Each partition's log start (the earliest offset still held; retention moves it) and log end (the
+   * offset the next record will get): the consumer's lag is end − committed, or end − start for a
+   * partition the group never committed (it starts at the earliest record).
+   */
+  partitionOffsets(topic: string, timeoutMs: number): Promise<Map<number, { start: number; end: number }>>;
   /** Resolves when the endpoint answers and the topic exists (health checks). */
   ping(topic: string, timeoutMs: number): Promise<void>;
 }

@@ -86,14 +86,23 @@ export function createUpstashKafka(cfg: KafkaConfig): KafkaLog {
       const [group = "", instanceId = ""] = ref.split("/");
       await drop(group, instanceId);
     },
-    async endOffsets(topic, timeoutMs) {
+    async partitionOffsets(topic, timeoutMs) {
       const count = (await topics(timeoutMs))[topic] ?? 0;
       const wanted = Array.from({ length: count }, (_, partition) => ({ topic, partition }));
-      const latest = count
-        ? ((await call<{ partition: number; offset: number }[]>(["offsets", "latest"], wanted, timeoutMs)) ??
-          [])
-        : [];
-      return new Map(latest.map((o) => [o.partition, o.offset]));
+      const at = async (which: "earliest" | "latest") =>
+        new Map(
+          count
+            ? (
+                (await call<{ partition: number; offset: number }[]>(
+                  ["offsets", which],
+                  wanted,
+                  timeoutMs,
+                )) ?? []
+              ).map((o) => [o.partition, o.offset])
+            : [],
+        );
+      const [earliest, latest] = await Promise.all([at("earliest"), at("latest")]);
+      return new Map([...latest].map(([p, end]) => [p, { start: earliest.get(p) ?? 0, end }]));
     },
     async ping(topic, timeoutMs) {
       if (!(topic in (await topics(timeoutMs)))) {

@@ -102,6 +102,12 @@ export function createV2Kafka(cfg: KafkaConfig): KafkaLog {
             format: "binary",
             "auto.offset.reset": "earliest",
             "auto.commit.enable": "false",
+            // Asks a GET records to answer once it has any record: Confluent's proxy otherwise
+            // collects until consumer.request.timeout.ms (1 s by default; KafkaConsumerReadTask), up
+            // to that much more on every message's way into DynamoDB. Recent Confluent versions take
+            // it from the proxy's own fetch.min.bytes setting instead (README). A string, as
+            // Redpanda's reference types it.
+            "fetch.min.bytes": "1",
           },
         },
       );
@@ -192,20 +198,21 @@ export function createV2Kafka(cfg: KafkaConfig): KafkaLog {
     },
     consumer,
     dropConsumer: drop,
-    async endOffsets(topic, timeoutMs) {
+    async partitionOffsets(topic, timeoutMs) {
       const partitions =
         (await call<{ partition: number }[]>("partitions", "GET", `${topicUrl(topic)}/partitions`, {
           timeoutMs,
         })) ?? [];
       const ends = await Promise.all(
         partitions.map(async ({ partition }) => {
-          const o = await call<{ end_offset: number }>(
+          // {beginning_offset, end_offset}: Confluent's GET /topics/{t}/partitions/{p}/offsets.
+          const o = await call<{ beginning_offset: number; end_offset: number }>(
             "partition offsets",
             "GET",
             `${topicUrl(topic)}/partitions/${partition}/offsets`,
             { timeoutMs },
           );
-          return [partition, o?.end_offset ?? 0] as const;
+          return [partition, { start: o?.beginning_offset ?? 0, end: o?.end_offset ?? 0 }] as const;
         }),
       );
       return new Map(ends);
