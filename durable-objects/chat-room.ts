@@ -78,6 +78,9 @@ export class ChatRoom extends DurableObject<Env> {
   #alarmAt: number | undefined;
   /** Whether #alarmAt is known (false after an eviction until storage was asked). */
   #alarmKnown = false;
+  /** The write-through + sweep round in flight, if any (see #startUpkeep). */
+  #upkeep: Promise<void> | undefined;
+  #upkeepMissed = false;
   readonly #log = createLogger({ component: "chat-room" });
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -259,7 +262,9 @@ export class ChatRoom extends DurableObject<Env> {
 
   async #setAlarmBy(at: number) {
     if (!this.#alarmKnown) {
-      this.#alarmAt = (await this.ctx.storage.getAlarm()) ?? undefined;
+      const stored = await this.ctx.storage.getAlarm();
+      // Another call may have set one while this read was on its way: it knows better.
+      if (!this.#alarmKnown) this.#alarmAt = stored ?? undefined;
       this.#alarmKnown = true;
     }
     if (this.#alarmAt !== undefined && this.#alarmAt <= at) return;
@@ -270,19 +275,56 @@ export class ChatRoom extends DurableObject<Env> {
   /**
    * The room's one alarm serves two duties, each saying when it wants to run again: the debounced
    * write-through to MySQL/Redis (cursors, summary, unread events) and the outbox drain to Kafka
-   * (with its own backoff). Neither waits for the other.
+   * (with its own backoff). Neither waits for the other (#startUpkeep).
    */
   override async alarm(): Promise<void> {
     this.#alarmAt = undefined;
     this.#alarmKnown = true;
     // A drain-only wake leaves a write-through that is not due yet for its own time (after an
     // eviction the due time is unknown: flush now).
+    this.#startUpkeep();
+    const drainAt = await this.#drain();
+    if (drainAt !== undefined) this.#wakeBy(drainAt);
+  }
+
+  /**
+   * The write-through and the membership sweep talk to MySQL and Redis, which can be slow under
+   * load; awaited beside the drain they held the next alarm, and so the next drain to Kafka (the
+   * durability path), back by as long (a bench saw 30 s). They run beside the alarm instead, one
+   * round at a time, each setting its own next wake when it ends. A fallback alarm stays set while a
+   * round with a known write-through runs, so an eviction mid-round still brings the room back to
+   * finish it (a sweep cut short is redone by the next wake of the room).
+   */
+  #startUpkeep() {
+    if (this.#upkeep) {
+      this.#upkeepMissed = true;
+      return;
+    }
     const flushDue = this.#flushAt === undefined || this.#flushAt <= Date.now();
     const flushing = flushDue ? this.#flush() : Promise.resolve(this.#flushAt);
+    // Only for a known write-through: that fallback's own round then finds nothing due and sets none.
+    if (flushDue && this.#flushAt !== undefined) this.#wakeBy(Date.now() + FLUSH_RETRY_MS);
     if (flushDue) this.#flushAt = undefined;
-    const [flushAt, drainAt, sweepAt] = await Promise.all([flushing, this.#drain(), this.#sweep()]);
-    const next = Math.min(flushAt ?? Infinity, drainAt ?? Infinity, sweepAt ?? Infinity);
-    if (next !== Infinity) this.#wakeBy(next);
+    this.#upkeep = Promise.all([flushing, this.#sweep()])
+      .then(([flushAt, sweepAt]) => {
+        const next = Math.min(flushAt ?? Infinity, sweepAt ?? Infinity);
+        if (next !== Infinity) this.#wakeBy(next);
+      })
+      .catch((error) => {
+        this.#log.error("chat room upkeep failed; retrying", {
+          error,
+          room: this.#store.state()?.festivalId,
+        });
+        this.#wakeBy(Date.now() + FLUSH_RETRY_MS);
+      })
+      .finally(() => {
+        this.#upkeep = undefined;
+        // An alarm that came while this round ran skipped its upkeep: run it now.
+        if (this.#upkeepMissed) {
+          this.#upkeepMissed = false;
+          this.#wakeBy(Date.now());
+        }
+      });
   }
 
   /**

@@ -107,7 +107,13 @@ test("an admin edits a festival's title and adds a day, then cancels it after co
 
 test("at the gate a scanner types each code and Enter; the field clears and keeps focus for the next", async () => {
   const admin = await adminToken();
-  const festival = await createFestival(admin.token, `입장 축제 ${unique()}`);
+  // A code is only good on its own day: the festival is today (UTC, so "today" is the same here).
+  const today = new Date().toISOString().slice(0, 10);
+  const festival = await createFestival(admin.token, `입장 축제 ${unique()}`, {
+    startDate: today,
+    endDate: today,
+    timezone: "UTC",
+  });
   const day = festival.days[0]?.date ?? "";
   const codes: string[] = [];
   for (const name of ["하나", "두리"]) {

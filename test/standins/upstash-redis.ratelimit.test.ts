@@ -121,4 +121,23 @@ describe("@upstash/ratelimit on the upstash-redis stand-in", () => {
       await dead.close();
     }
   });
+
+  it("garbage fault: authorized requests get JSON of the wrong shape until it is switched off", async () => {
+    await redis.set(`${P}:g`, "v");
+    standin.setGarbage(true);
+    try {
+      const res = await fetch(standin.url, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TOKEN}` },
+        body: JSON.stringify(["GET", `${P}:g`]),
+      });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ result: { garbage: true } });
+      const intruder = await fetch(standin.url, { method: "POST", body: JSON.stringify(["GET", `${P}:g`]) });
+      expect(intruder.status).toBe(401);
+    } finally {
+      standin.setGarbage(false);
+    }
+    expect(await redis.get(`${P}:g`)).toBe("v");
+  });
 });

@@ -1,9 +1,10 @@
 import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { DRAIN_BACKOFF } from "../../durable-objects/chat-room/outbox";
+import { drainLeaseKey } from "../../workers/jobs/chat-consumer-lease";
 import type { ChatItem } from "../../workers/lib/dynamo.ts";
 import { createKafkaLog, kafkaConfig } from "../../workers/lib/kafka";
-import { chatFestival, join, stubOf } from "../worker/chat-helpers";
+import { chatFestival, join, services, stubOf } from "../worker/chat-helpers";
 import {
   alarmAt,
   closeAll,
@@ -241,6 +242,27 @@ describe("chat persistence: the consumer dies between write and commit", () => {
     expect(report.written).toBeGreaterThanOrEqual(10);
     expectExactly(await dynamoItems(festivalId), new Map([...first.texts, ...second.texts]));
     await closeAll([...first.clients, ...second.clients]);
+  }, 60_000);
+
+  it("a run takes its lapsed lease back when nobody took it, and stops once another run holds it", async () => {
+    const s = services();
+    const key = drainLeaseKey(s, env.KAFKA_CONSUMER_GROUP);
+    const run = runConsumer({ budgetMs: 40_000, untilIdle: false });
+    let ended = false;
+    void run.finally(() => {
+      ended = true;
+    });
+    await expect.poll(() => s.redis.get<string>(key), { timeout: 15_000 }).toBeTruthy();
+    const owner = await s.redis.get<string>(key);
+    // Lapsed (as when a starved isolate renews late) with no other run waiting: the run goes on.
+    await s.redis.del(key);
+    await expect.poll(() => s.redis.get<string>(key), { timeout: 15_000 }).toBe(owner);
+    expect(ended).toBe(false);
+    // Another run holds it now: this one stops at its next renewal instead of draining beside it.
+    await s.redis.set(key, "another-run", { px: 30_000 });
+    expect(await run).toMatchObject({ stoppedBy: "lease-lost" });
+    expect(await s.redis.get<string>(key)).toBe("another-run");
+    await s.redis.del(key);
   }, 60_000);
 
   it("two overlapping runs neither lose nor duplicate a message", async () => {

@@ -5,7 +5,7 @@ import { closeAll, drainToKafka, historyPage, sendBurst } from "../worker/chat-h
 import { runCron } from "../worker/cron";
 import { failStatements, stopFailing } from "../worker/db-faults";
 import { createAdmin, createFestival, createUsers, type SeededUser } from "../worker/fixtures";
-import { type ApiError, api } from "../worker/helpers";
+import { api } from "../worker/helpers";
 import {
   failNextSends,
   festivalOn,
@@ -139,11 +139,9 @@ describe("cron: every registered job, through the Worker's scheduled entry", () 
     } finally {
       await stopFailing(match);
     }
-    // The pending row holds the key: another request under it is refused.
-    const reused = await reserve(user, f.id, { day, quantity: 2 }, key);
-    expect(reused.status).toBe(422);
-    expect((reused.body as unknown as ApiError).error.code).toBe("idempotency.key_reused");
-    // Past its 2-minute grace the job deletes it: the key is free for a new request.
+    // The pending row now holds the key: a request with another body under it would be a 422 (and
+    // that 422 would be remembered for 24 h, so the test does not ask). Past its 2-minute grace the
+    // job deletes the row: the key is free for a new request.
     await runCron({ scheduledTime: Date.now() + 3 * MINUTE });
     const fresh = await reserve(user, f.id, { day, quantity: 3 }, key);
     expect(fresh.status).toBe(201);

@@ -88,6 +88,34 @@ describe("accounts: a role change takes effect at once", () => {
   });
 });
 
+describe("accounts: changing the password", () => {
+  it("ends every session, old tokens refused at once, and gives this device a new pair", async () => {
+    const user = await signup();
+    const phone = await login(user.email, PASSWORD);
+    const wrong = await api<ApiError>("PUT", "/v1/me/password", {
+      token: user.token,
+      body: { currentPassword: "not-mine-123", newPassword: "new-password-77" },
+    });
+    expect(wrong.status).toBe(403);
+    expect(wrong.body.error.code).toBe("auth.wrong_password");
+
+    const changed = await api<Tokens>("PUT", "/v1/me/password", {
+      token: user.token,
+      body: { currentPassword: PASSWORD, newPassword: "new-password-77" },
+    });
+    expect(changed.status).toBe(200);
+    expect(changed.headers.get("cache-control")).toContain("no-store");
+    for (const token of [user.token, phone.body.accessToken])
+      expect((await api("GET", "/v1/me", { token })).status).toBe(401);
+    for (const rt of [user.refreshToken, phone.body.refreshToken])
+      expect((await refresh(rt)).status).toBe(401);
+    expect((await api("GET", "/v1/me", { token: changed.body.accessToken })).status).toBe(200);
+    expect((await refresh(changed.body.refreshToken)).status).toBe(200);
+    expect((await login(user.email, PASSWORD)).status).toBe(401);
+    expect((await login(user.email, "new-password-77")).status).toBe(200);
+  });
+});
+
 describe("accounts: festival staff", () => {
   it("staff of a festival check people in there, not elsewhere and not as admins; a revoked grant stops at once", async () => {
     // Today's day: a code checks in on its own day only.
@@ -134,6 +162,47 @@ describe("accounts: festival staff", () => {
     });
     expect(nobody.status).toBe(404);
     expect(nobody.body.error.code).toBe("user.not_found");
+  });
+});
+
+describe("accounts: admin actions are security events", () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it("logs grants, admin requests and refused admin attempts with actor, address and target", async () => {
+    const lines: string[] = [];
+    vi.spyOn(console, "warn").mockImplementation((...args: unknown[]) => {
+      lines.push(args.map(String).join(" "));
+    });
+    const admin = await createAdmin();
+    const [user, f] = [await createUser(), await createFestival()];
+    const headers = { "cf-connecting-ip": "198.51.100.23" };
+    const path = `/v1/festivals/${f.id}/staff/${user.id}`;
+    expect((await api("PUT", path, { token: admin.token, headers })).status).toBe(204);
+    expect((await api("PUT", path, { token: user.token, headers })).status).toBe(403);
+    const events = lines
+      .filter((l) => l.includes('"security event"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(events).toContainEqual(
+      expect.objectContaining({
+        event: "staff.granted",
+        actorId: admin.id,
+        targetId: user.id,
+        festivalId: f.id,
+        ip: headers["cf-connecting-ip"],
+      }),
+    );
+    expect(events).toContainEqual(
+      expect.objectContaining({ event: "admin.action", actorId: admin.id, method: "PUT", path, status: 204 }),
+    );
+    expect(events).toContainEqual(
+      expect.objectContaining({
+        event: "admin.denied",
+        actorId: user.id,
+        path,
+        ip: headers["cf-connecting-ip"],
+      }),
+    );
+    expect(lines.join("\n")).not.toContain(admin.email);
   });
 });
 

@@ -175,4 +175,19 @@ describe("Idempotency-Key: the 24 h window", () => {
     expect(first.status).toBe(201);
     expectReplay(await send(), first);
   });
+
+  it("replays a reservation after its day sold out: the key is looked up before any rule", SLOW, async () => {
+    const f = await createFestival({ capacity: 1, dayCount: 1 });
+    const [user, other] = [await createUser(), await createUser()];
+    const key = `idem-${crypto.randomUUID()}`;
+    const path = `/v1/festivals/${f.id}/reservations`;
+    const body = { day: f.days[0], quantity: 1 };
+    const send = () => rawApi("POST", path, { token: user.token, headers: { "idempotency-key": key }, body });
+    const first = await send();
+    expect(first.status).toBe(201);
+    // Someone else is turned away: the day is full, and the sold-out flag is up in Redis.
+    const late = await reserve(other, f.id, body);
+    expect(late.status).toBe(409);
+    expectReplay(await send(), first);
+  });
 });

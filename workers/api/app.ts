@@ -1,16 +1,17 @@
 import { swaggerUI } from "@hono/swagger-ui";
 import { requestId } from "hono/request-id";
 import { registerV1AuthLogin } from "./auth/v1_auth_login";
-import { registerV1FestivalsStaffDelete } from "./auth/v1_festivals_staff_delete";
-import { registerV1FestivalsStaffPut } from "./auth/v1_festivals_staff_put";
 import { registerV1AuthLogout } from "./auth/v1_auth_logout";
 import { registerV1AuthRefresh } from "./auth/v1_auth_refresh";
 import { registerV1AuthSignup } from "./auth/v1_auth_signup";
+import { registerV1FestivalsStaffDelete } from "./auth/v1_festivals_staff_delete";
+import { registerV1FestivalsStaffPut } from "./auth/v1_festivals_staff_put";
 import { registerChatRoutes } from "./chat/routes";
 import { registerFestivalRoutes } from "./festivals/routes";
 import { registerV1Health } from "./health/v1_health";
 import { registerV1MeDelete } from "./me/v1_me_delete";
 import { registerV1MeGet } from "./me/v1_me_get";
+import { registerV1MePasswordPut } from "./me/v1_me_password_put";
 import { registerV1MePatch } from "./me/v1_me_patch";
 import { bodyChecks, documentBodyLimit } from "./middleware/body";
 import { corsFromAllowlist } from "./middleware/cors";
@@ -43,7 +44,8 @@ export function createApp(): App {
   app.use("*", corsFromAllowlist());
   app.use("*", securityHeaders());
   app.use("*", bodyChecks());
-  for (const path of ["/v1/auth/signup", "/v1/auth/login", "/v1/auth/refresh"]) app.use(path, noStore());
+  for (const path of ["/v1/auth/signup", "/v1/auth/login", "/v1/auth/refresh", "/v1/me/password"])
+    app.use(path, noStore());
   app.onError(onError);
   app.notFound(notFound);
 
@@ -57,6 +59,7 @@ export function createApp(): App {
   registerV1MeGet(app);
   registerV1MePatch(app);
   registerV1MeDelete(app);
+  registerV1MePasswordPut(app);
   registerFestivalRoutes(app);
   registerReservationRoutes(app);
   registerSalesRoutes(app);

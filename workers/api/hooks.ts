@@ -11,9 +11,10 @@ import {
 
 /**
  * What other areas do when an account goes or a festival changes or goes, in one place and in the
- * order it runs. The routes that trigger an event call the runner; the areas' services never import
- * this file (it imports them), so the lists add no import cycle. Every hook must be idempotent: a
- * failed cancel or account deletion is completed by repeating the request, which runs them again.
+ * order it runs. The routes that trigger an event call the runner (a festival's cancellation: the
+ * outbox job of follow-ups.ts); the areas' services never import this file (it imports them), so the
+ * lists add no import cycle. Every hook must be idempotent: a failed account deletion is completed
+ * by repeating the request, a failed cancellation step by the cron, which run them again.
  */
 export type AccountDeletedHook = (s: Services, userId: number) => Promise<unknown>;
 /**

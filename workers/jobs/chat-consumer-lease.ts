@@ -6,16 +6,27 @@ import type { Services } from "../lib/services";
  * is an optimisation rather than the safety: ./chat-consumer). A run takes it with SET NX PX, keeps
  * it alive from a timer while it drains (a long DynamoDB retry must not let it lapse), and deletes it
  * when it ends, so the run waiting for it starts within one WAIT_STEP_MS. A crashed run's lease
- * lapses after LEASE_MS. Renew and release only touch a lease that is still this run's (a Lua
- * compare-and-set), so a run that lost it never removes its successor's.
+ * lapses after LEASE_MS. Renew and release only touch a lease that is still this run's or nobody's
+ * (a Lua compare-and-set), so a run that lost it never removes its successor's.
  */
 
 const LEASE_MS = 10_000;
 const RENEW_EVERY_MS = 3_000;
 const WAIT_STEP_MS = 250;
 
-const RENEW = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end return 0`;
+/**
+ * Extends this run's lease, or takes it back when it lapsed and nobody took it meanwhile (a renewal
+ * late because the isolate was starved must not end a run no other run waits to replace); 0 = it is
+ * another run's now.
+ */
+const RENEW = `local owner = redis.call("GET", KEYS[1])
+if owner == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end
+if not owner then redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2]) return 1 end
+return 0`;
 const RELEASE = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`;
+
+/** The lease of one consumer group: the id of the run that drains it. */
+export const drainLeaseKey = (s: Services, group: string) => s.key("chat", "consumer-lease", group);
 
 export class DrainLease {
   readonly #s: Services;
@@ -34,7 +45,7 @@ export class DrainLease {
   }
 
   get #key() {
-    return this.#s.key("chat", "consumer-lease", this.#group);
+    return drainLeaseKey(this.#s, this.#group);
   }
 
   /** Another run holds the lease now: this one must stop polling. */

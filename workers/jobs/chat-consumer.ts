@@ -17,7 +17,7 @@ import type { Job } from "./index";
  * Kafka → DynamoDB: the chat's persistence path. Each cron tick long-polls the consumer group until
  * shortly before its budget ends; every batch is written with BatchWriteItem (unprocessed items retried
  * with backoff; records DynamoDB refuses for good go to the dead-letter topic, ./chat-writes), then the
- * rooms hear how far DynamoDB got, then the offsets are committed. A commit never passes a record that
+ * offsets are committed, while the rooms hear how far DynamoDB got. A commit never passes a record that
  * is not written or dead-lettered, so a run that dies anywhere loses nothing: the next run re-reads
  * from the committed offsets, and a re-delivered message overwrites its own item (key roomId + seq).
  *

@@ -98,7 +98,13 @@ export interface OnlineUser {
  * `resume` frame after connecting, so no message arrives twice.
  */
 export const ConnectQuerySchema = z.object({
-  after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  after: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(Number.MAX_SAFE_INTEGER)
+    .optional()
+    .openapi({ description: "The last seq the client holds: the welcome carries what follows", example: 41 }),
 });
 
 export type ChatErrorCode =

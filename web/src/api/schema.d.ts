@@ -129,6 +129,23 @@ export interface paths {
     patch: operations["mePatch"];
     trace?: never;
   };
+  "/v1/me/password": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /** Change my password: every session ends, and this device gets a new token pair */
+    put: operations["mePasswordPut"];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/festivals": {
     parameters: {
       query?: never;
@@ -1814,6 +1831,107 @@ export interface operations {
       };
       /** @description Request body too large. Codes: `request.too_large` */
       413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unexpected error. Codes: `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description A dependency is down or busy; retry after `Retry-After`. Codes: `service.unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  mePasswordPut: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /** @example festival-2026 */
+          currentPassword: string;
+          /** @example festival-2026 */
+          newPassword: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Changed; a new session */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["TokenPair"];
+        };
+      };
+      /** @description Invalid input. Codes: `validation.failed`, `request.invalid` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing or invalid credentials. Codes: `auth.missing_token`, `auth.invalid_token` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not allowed. Codes: `auth.wrong_password` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not found. Codes: `user.not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Request body too large. Codes: `request.too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many requests. Codes: `auth.too_many_attempts` */
+      429: {
         headers: {
           [name: string]: unknown;
         };
@@ -3693,6 +3811,7 @@ export interface operations {
   festivalsChatGet: {
     parameters: {
       query?: {
+        /** @description The last seq the client holds: the welcome carries what follows */
         after?: number | null;
       };
       header?: never;

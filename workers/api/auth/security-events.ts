@@ -13,12 +13,24 @@ export type SecurityEvent =
   | "account.deleted"
   | "account.delete_refused"
   | "staff.granted"
-  | "staff.revoked";
+  | "staff.revoked"
+  | "admin.action"
+  | "admin.denied";
 
 export function securityEvent(
   log: Logger,
   event: SecurityEvent,
-  fields: { actorId?: number; ip?: string; targetId?: number; festivalId?: number; reason?: string },
+  fields: {
+    actorId?: number;
+    ip?: string;
+    targetId?: number;
+    festivalId?: number;
+    reason?: string;
+    /** Admin actions: the request line (ids only, never a body) and the answer's status. */
+    method?: string;
+    path?: string;
+    status?: number;
+  },
 ): void {
   log.warn("security event", { event, ...fields });
 }

@@ -8,12 +8,16 @@ import { festivalList } from "./read";
 import { FESTIVAL_SORTS, FESTIVAL_STATUSES, FestivalSummarySchema } from "./schemas";
 
 const ListQuerySchema = z.object({
-  q: z.string().max(100).optional().openapi({
-    description:
-      "Text inside title, tags, venue, region, category or description; Korean or English, any case. " +
-      "At least 2 characters (1 when signed in, a few times a minute); `%` and `_` are plain characters",
-    example: "불꽃",
-  }),
+  q: z
+    .string()
+    .max(100)
+    .optional()
+    .openapi({
+      description:
+        "Text inside title, tags, venue, region, category or description; Korean or English, any case. " +
+        "At least 2 characters (1 when signed in, a few times a minute); `%` and `_` are plain characters",
+      example: "불꽃",
+    }),
   category: z.string().trim().toLowerCase().max(40).optional(),
   region: z.string().trim().max(40).optional(),
   from: z.iso.date().optional().openapi({ description: "Festivals with a day on or after this date" }),

@@ -3,6 +3,7 @@ import { users } from "../../db/schema/users";
 import { AppError } from "../../lib/errors";
 import type { Logger } from "../../lib/logger";
 import type { Services } from "../../lib/services";
+import { hashPassword } from "../auth/password";
 import { checkPassword, findActiveUser } from "../auth/service";
 import { revokeAllSessions } from "../auth/sessions";
 
@@ -66,4 +67,19 @@ export async function deleteAccount(
     })
     .where(eq(users.id, userId));
   await revokeAllSessions(s, userId);
+}
+
+/**
+ * A new password ends every session (a thief who had one loses it with the old password), in the
+ * same UPDATE that stores the new hash; the caller gets a fresh session (the route issues it).
+ */
+export async function changePassword(
+  s: Services,
+  log: Logger,
+  userId: number,
+  input: { currentPassword: string; newPassword: string; ip: string | undefined },
+) {
+  await confirmPassword(s, log, userId, input.currentPassword, input.ip);
+  await revokeAllSessions(s, userId, { passwordHash: await hashPassword(input.newPassword) });
+  return requireActiveUser(s, userId);
 }

@@ -3,6 +3,7 @@ import { createMiddleware } from "hono/factory";
 import { festivalStaff } from "../../db/schema/users";
 import { AppError } from "../../lib/errors";
 import type { Services } from "../../lib/services";
+import { securityEvent } from "../auth/security-events";
 import { sessionVersionKey } from "../auth/sessions";
 import { type AccessClaims, verifyAccessToken } from "../auth/tokens";
 import type { AuthUser, HonoEnv } from "../hono-env";
@@ -54,10 +55,24 @@ export const requireAuth = () =>
 /** What `requireAdmin` answers on top of `AUTH_ERRORS`. */
 export const ADMIN_ERRORS = [[403, "auth.forbidden"]] as const;
 
+/** Every admin action and every refused admin request is a security event (actor, address, request line, status). */
 export const requireAdmin = () =>
   createMiddleware<HonoEnv>(async (c, next) => {
-    if (c.get("user")?.role !== "admin") throw new AppError(403, "auth.forbidden", "Only admins may do this");
+    const event = {
+      actorId: c.get("user")?.id,
+      ip: c.req.header("cf-connecting-ip"),
+      method: c.req.method,
+      path: new URL(c.req.url).pathname,
+    };
+    if (c.get("user")?.role !== "admin") {
+      securityEvent(c.get("logger"), "admin.denied", event);
+      throw new AppError(403, "auth.forbidden", "Only admins may do this");
+    }
     await next();
+    // Actions only: the sale-day dashboard polls admin reads every few seconds.
+    // Hono answers a handler's error (app.onError) before control returns here: c.res is the answer.
+    if (c.req.method !== "GET" && c.req.method !== "HEAD")
+      securityEvent(c.get("logger"), "admin.action", { ...event, status: c.res.status });
   });
 
 /** What `requireFestivalStaff` answers on top of `AUTH_ERRORS`. */

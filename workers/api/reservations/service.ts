@@ -234,7 +234,7 @@ export async function reserve(
  * takePlaces, with the reservation's outbox row written beside the confirming statement (in
  * parallel: no extra round trip before the 201). Not in one transaction with it on purpose: that
  * would hold the day row's lock across the COMMIT round trip (invariant 6). So the row may exist for
- * a refused reservation (its handler finds nothing to do; we delete it here when we can) and, if its
+ * a refused reservation (we delete it; otherwise its handler finds nothing to do) and, if its
  * insert failed while the places were taken, the follow-up runs inline instead, as before the outbox.
  */
 async function takePlacesWithOutbox(
@@ -251,7 +251,10 @@ async function takePlacesWithOutbox(
     withRetries(logger, "reserve.outbox", () => addFollowUp(s.db, followUp)),
   ]);
   if (took.status === "rejected") {
-    if (outbox.status === "fulfilled") await finishFollowUp(s.db, outbox.value).catch(() => {});
+    // Only a refusal is certain to have taken nothing; after a 503 the row may still be confirmed
+    // (a lost answer), and then the outbox row is what makes its follow-up happen.
+    const refused = took.reason instanceof AppError && took.reason.status < 500;
+    if (refused && outbox.status === "fulfilled") await finishFollowUp(s.db, outbox.value).catch(() => {});
     throw took.reason;
   }
   if (outbox.status === "fulfilled") return { ...took.value, followUp: { id: outbox.value, ...followUp } };

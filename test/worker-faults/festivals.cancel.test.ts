@@ -3,11 +3,11 @@ import { describe, expect, it } from "vitest";
 import type { V1FestivalsGetResponse } from "../../workers/api/festivals/v1_festivals_get";
 import { festivalDays, festivals } from "../../workers/db/schema/festivals";
 import { reservations, reservationUserTotals } from "../../workers/db/schema/reservations";
-import { runCron as tick } from "./cron";
-import { createAdminUser, createFestival, createUsers, db } from "./fixtures";
-import { type ApiError, api } from "./helpers";
-import { inbox, ofType } from "./notifications-helpers";
-import { dbState, type ReservationBody, reserve } from "./reservations-helpers";
+import { runCron as tick } from "../worker/cron";
+import { createAdminUser, createFestival, createUsers, db } from "../worker/fixtures";
+import { type ApiError, api } from "../worker/helpers";
+import { inbox, ofType } from "../worker/notifications-helpers";
+import { dbState, type ReservationBody, reserve } from "../worker/reservations-helpers";
 
 /**
  * Cancelling a festival is a durable background job (issue 15): the admin's request marks it

@@ -7,11 +7,11 @@ import type { V1MeDevicesGetResponse } from "../../workers/api/notifications/v1_
 import { notifications } from "../../workers/db/schema/notifications";
 import { reservations } from "../../workers/db/schema/reservations";
 import { getServices } from "../../workers/lib/services";
-import { runCron as tick } from "./cron";
-import { createAdminUser, createFestival, createUser, db } from "./fixtures";
-import { type ApiError, api } from "./helpers";
-import { inbox, newDeviceToken, ofType, registerDevice, settled } from "./notifications-helpers";
-import { dbState, type ReservationBody, reserve } from "./reservations-helpers";
+import { runCron as tick } from "../worker/cron";
+import { createAdminUser, createFestival, createUser, db } from "../worker/fixtures";
+import { type ApiError, api } from "../worker/helpers";
+import { inbox, newDeviceToken, ofType, registerDevice, settled } from "../worker/notifications-helpers";
+import { dbState, type ReservationBody, reserve } from "../worker/reservations-helpers";
 
 const myRooms = (token: string) => api<V1MeChatRoomsGetResponse>("GET", "/v1/me/chat-rooms", { token });
 

@@ -2,12 +2,13 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it, vi } from "vitest";
 import type { V1MeChatRoomsGetResponse } from "../../workers/api/chat/v1_me_chat_rooms_get";
 import { followUps } from "../../workers/db/schema/follow-ups";
-import { runCron } from "./cron";
-import { failStatements, stopFailing } from "./db-faults";
-import { createAdminUser, createFestival, createUser, db } from "./fixtures";
-import { type ApiError, api } from "./helpers";
-import { inbox, ofType } from "./notifications-helpers";
-import { dbState, type ReservationBody, reserve } from "./reservations-helpers";
+import { runCron } from "../worker/cron";
+import { failStatements, stopFailing } from "../worker/db-faults";
+import { createAdminUser, createFestival, createUser, db, type SeededUser } from "../worker/fixtures";
+import { type ApiError, api } from "../worker/helpers";
+import { inbox, ofType } from "../worker/notifications-helpers";
+import { dbState, type ReservationBody, reserve } from "../worker/reservations-helpers";
+import { entryStatus, joinWaitlist } from "../worker/sales-helpers";
 
 /**
  * Work after a COMMIT survives the Worker that should have done it (issue 15): it is an outbox row
@@ -100,5 +101,29 @@ describe("outbox: the cron finishes what the request could not", () => {
     expect(state.days[f.days[0] as string]).toMatchObject({ reserved: 0, held: 0 });
     expect(state.reservedCount).toBe(0);
     expect(await outboxRow("festival.cancelled", "festivalId", f.id)).toBeUndefined();
+  });
+
+  it("a waitlist offer whose announcement was lost is announced by the cron", async () => {
+    const f = await createFestival({ dayCount: 1, capacity: 1 });
+    const day = f.days[0] as string;
+    const [holder, waiter] = [await createUser(), await createUser()] as [SeededUser, SeededUser];
+    const held = await reserve(holder, f.id, { day, quantity: 1 });
+    expect((await joinWaitlist(waiter, f.id, { day, quantity: 1 })).status).toBe(201);
+    // The notice's insert fails, as if the Worker had died between the offer's commit and its notice.
+    const match = `values (default, ${waiter.id}, 'waitlist.offer'`;
+    await failStatements(match, { errno: 1205 });
+    try {
+      const cancel = await api("POST", `/v1/reservations/${held.body.id}/cancel`, { token: holder.token });
+      expect(cancel.status).toBe(200);
+    } finally {
+      expect(await stopFailing(match)).toBeGreaterThan(0);
+    }
+    expect((await entryStatus(waiter, f.id, day))?.status).toBe("offered");
+    expect(ofType(await inbox(waiter), "waitlist.offer")).toEqual([]);
+
+    await laterTick();
+    expect(ofType(await inbox(waiter), "waitlist.offer")).toHaveLength(1);
+    await laterTick();
+    expect(ofType(await inbox(waiter), "waitlist.offer")).toHaveLength(1);
   });
 });

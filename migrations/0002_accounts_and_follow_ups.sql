@@ -21,4 +21,5 @@ CREATE TABLE `festival_staff` (
 ALTER TABLE `reservations` MODIFY COLUMN `cancel_reason` enum('user','festival_cancelled','account_deleted','admin');--> statement-breakpoint
 ALTER TABLE `users` ADD `session_version` int DEFAULT 0 NOT NULL;--> statement-breakpoint
 CREATE INDEX `follow_ups_due_idx` ON `follow_ups` (`due_at`);--> statement-breakpoint
-CREATE INDEX `festival_staff_user_idx` ON `festival_staff` (`user_id`);
+CREATE INDEX `festival_staff_user_idx` ON `festival_staff` (`user_id`);--> statement-breakpoint
+CREATE INDEX `notifications_created_idx` ON `notifications` (`created_at`);

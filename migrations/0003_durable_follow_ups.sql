@@ -1,1 +1,0 @@
-CREATE INDEX `notifications_created_idx` ON `notifications` (`created_at`);
