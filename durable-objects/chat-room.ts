@@ -19,6 +19,7 @@ import {
   type ServerFrame,
 } from "./chat-room/contract/protocol";
 import { RECHECK_MS, stillAllowed } from "./chat-room/membership";
+import { type AuditEntry, type ReportRow, RoomModeration, type Sanction } from "./chat-room/moderation";
 import { DRAIN_DELAY_MS, drainOutbox, RoomOutbox } from "./chat-room/outbox";
 import { type GoneReason, RoomStore } from "./chat-room/store";
 import { type RoomTail, roomTail } from "./chat-room/tail";
@@ -64,6 +65,7 @@ const refuse = (status: number, code: string, message: string) =>
 export class ChatRoom extends DurableObject<Env> {
   readonly #store: RoomStore;
   readonly #outbox: RoomOutbox;
+  readonly #moderation: RoomModeration;
   #kafka: KafkaLog | undefined;
   /** Token buckets per frame kind and user ("send:12"): lost on eviction, when they would be full anyway. */
   readonly #buckets = new Map<string, { tokens: number; at: number }>();
@@ -87,6 +89,7 @@ export class ChatRoom extends DurableObject<Env> {
     super(ctx, env);
     this.#store = new RoomStore(ctx.storage);
     this.#outbox = new RoomOutbox(ctx.storage);
+    this.#moderation = new RoomModeration(ctx.storage.sql);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING_FRAME, PONG_FRAME));
   }
 
@@ -106,6 +109,9 @@ export class ChatRoom extends DurableObject<Env> {
     if (gone === "left") return refuse(403, "chat.not_member", "Join the festival's chat room first");
     if (gone === "revoked" || exp <= now) {
       return refuse(401, "auth.invalid_token", "The access token is missing, expired or invalid");
+    }
+    if (this.#moderation.activeUntil(identity.userId, "ban", now) !== undefined) {
+      return refuse(403, "chat.banned", "You are banned from this room");
     }
     if (this.#socketsOf(identity.userId).length >= CHAT_LIMITS.maxSocketsPerUser) {
       return refuse(
@@ -142,8 +148,9 @@ export class ChatRoom extends DurableObject<Env> {
       readSeq: Math.max(identity.readSeq, this.#store.readSeq(identity.userId)),
       online: this.#online(),
       ...(identity.after === undefined
-        ? { messages: this.#store.recent(CHAT_LIMITS.welcomeMessages) }
+        ? { messages: this.#moderation.present(this.#store.recent(CHAT_LIMITS.welcomeMessages)) }
         : { messages: replay ?? [], resumed: replay !== undefined }),
+      pinned: this.#moderation.pinned(),
     });
     if (this.#socketsOf(identity.userId).length === 1) {
       this.#broadcast(
@@ -159,7 +166,8 @@ export class ChatRoom extends DurableObject<Env> {
   /** Every message after `afterSeq` if the buffer holds them all and they are few enough to replay. */
   #replay(afterSeq: number): ChatMessage[] | undefined {
     if (this.#store.lastSeq() - afterSeq > CHAT_LIMITS.replayMax) return undefined;
-    return this.#store.after(Math.min(afterSeq, this.#store.lastSeq()));
+    const missed = this.#store.after(Math.min(afterSeq, this.#store.lastSeq()));
+    return missed && this.#moderation.present(missed);
   }
 
   override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
@@ -232,6 +240,18 @@ export class ChatRoom extends DurableObject<Env> {
       return this.#fail(ws, "message.rate_limited", "You are sending too fast", {
         clientMsgId,
         retryAfterMs: waitMs,
+      });
+    }
+    // After the rate limit, which still bounds a client that ignores these; they are not counted
+    // as refusals: a muted or slowed member is never disconnected for trying.
+    const held = this.#heldBack(me, Date.now());
+    if (held) {
+      return this.#send(ws, {
+        type: "error",
+        code: held.code,
+        message: held.message,
+        clientMsgId,
+        ...held.extra,
       });
     }
     // One transaction: the next seq, the buffer and dedupe rows, and the outbox row. The runtime's
@@ -426,7 +446,7 @@ export class ChatRoom extends DurableObject<Env> {
 
   async #flush(): Promise<number | undefined> {
     try {
-      await flushRoom(getServices(this.env), this.#store);
+      await flushRoom(getServices(this.env), this.#store, this.#moderation);
       this.#store.pruneSentIds(Date.now() - CHAT_LIMITS.dedupeWindowMs);
       return undefined;
     } catch (error) {
@@ -555,7 +575,118 @@ export class ChatRoom extends DurableObject<Env> {
 
   /** RPC from the history endpoint: the part of the history that DynamoDB may not have yet. */
   async history(before: number, limit: number): Promise<RoomTail> {
-    return roomTail(this.#store, this.#outbox, before, limit);
+    const tail = roomTail(this.#store, this.#outbox, before, limit);
+    return { ...tail, items: this.#moderation.present(tail.items) };
+  }
+
+  // Moderation and announcements: RPCs from the Worker's staff routes, which checked who may call.
+
+  /** A muted member, or one sending faster than slow mode allows, is answered with an error frame. */
+  #heldBack(me: Attachment, now: number) {
+    const mutedUntil = this.#moderation.activeUntil(me.userId, "mute", now);
+    if (mutedUntil !== undefined) {
+      return {
+        code: "chat.muted" as const,
+        message: "You are muted in this room",
+        extra: Number.isFinite(mutedUntil) ? { until: new Date(mutedUntil).toISOString() } : {},
+      };
+    }
+    const slowMs = this.#moderation.slowModeSeconds() * 1000;
+    // Admins announce and answer questions at their own pace.
+    if (!slowMs || me.role === "admin") return undefined;
+    const wait = (this.#store.lastSentAt(me.userId) ?? 0) + slowMs - now;
+    if (wait <= 0) return undefined;
+    return {
+      code: "chat.slow_mode" as const,
+      message: "Slow mode is on: wait before sending again",
+      extra: { retryAfterMs: wait },
+    };
+  }
+
+  #audit(entry: AuditEntry) {
+    this.#moderation.audit(entry, Date.now());
+    // Ids only: a reason or a message's text stays in the room's audit table, out of the logs.
+    this.#log.info("chat moderation", { room: this.#store.state()?.festivalId, ...entry });
+  }
+
+  /** Tombstones a message for every client and the history; the original stays stored for audit. */
+  async deleteMessage(seq: number, actorId: number): Promise<"deleted" | "already" | "not_found"> {
+    if (seq < 1 || seq > this.#store.lastSeq()) return "not_found";
+    if (!this.#moderation.markDeleted(seq, actorId, Date.now())) return "already";
+    this.#audit({ action: "delete", actorId, seq });
+    this.#broadcast({ type: "deleted", seq });
+    return "deleted";
+  }
+
+  /** Which of the seqs in this range were deleted: the history route masks DynamoDB's copies with it. */
+  async deletedIn(fromSeq: number, toSeq: number): Promise<number[]> {
+    return this.#moderation.deletedIn(fromSeq, toSeq);
+  }
+
+  /** `until` epoch ms, null = until lifted. A ban closes the user's sockets and refuses their connects. */
+  async sanction(userId: number, kind: Sanction, until: number | null, actorId: number): Promise<void> {
+    this.#moderation.sanction(userId, kind, until, actorId);
+    this.#audit({
+      action: kind,
+      actorId,
+      targetUserId: userId,
+      detail: until === null ? "indefinite" : new Date(until).toISOString(),
+    });
+    if (kind === "ban") this.#close(this.#socketsOf(userId), CLOSE.banned);
+  }
+
+  async liftSanction(userId: number, kind: Sanction, actorId: number): Promise<void> {
+    this.#moderation.lift(userId, kind);
+    this.#audit({ action: kind === "ban" ? "unban" : "unmute", actorId, targetUserId: userId });
+  }
+
+  async setSlowMode(seconds: number, actorId: number): Promise<void> {
+    this.#moderation.setSlowMode(seconds);
+    this.#audit({ action: "slow_mode", actorId, detail: String(seconds) });
+  }
+
+  /** Posts an organiser's announcement as a message of the room, pinned; offline members get a push. */
+  async announce(
+    festivalId: number,
+    author: { userId: number; nickname: string },
+    text: string,
+  ): Promise<ChatMessage> {
+    this.#store.bindFestival(festivalId);
+    const now = Date.now();
+    // No await between the two writes: the runtime commits them together.
+    const message = this.#store.append(
+      author,
+      text,
+      `announcement:${crypto.randomUUID()}`,
+      now,
+      "announcement",
+    );
+    this.#moderation.announce(message);
+    this.#audit({ action: "announce", actorId: author.userId, seq: message.seq });
+    this.#broadcast({ type: "message", ...message });
+    this.#flushBy(now + FLUSH_DELAY_MS);
+    this.#wakeBy(now + DRAIN_DELAY_MS);
+    return message;
+  }
+
+  async pinned(): Promise<ChatMessage | null> {
+    return this.#moderation.pinned();
+  }
+
+  /** False when this member had reported the message already; undefined when no such message exists. */
+  async report(seq: number, reporterId: number, reason: string): Promise<boolean | undefined> {
+    if (seq < 1 || seq > this.#store.lastSeq()) return undefined;
+    const added = this.#moderation.report(seq, reporterId, reason, Date.now());
+    if (added) this.#audit({ action: "report", actorId: reporterId, seq });
+    return added;
+  }
+
+  /** Staff's view: the reports, each with the original message while the room still holds it. */
+  async reports(before: number, limit: number): Promise<(ReportRow & { message: ChatMessage | null })[]> {
+    return this.#moderation.reports(before, limit).map((r) => {
+      const [held] = this.#store.below(r.seq + 1, 1);
+      return { ...r, message: held?.seq === r.seq ? held : null };
+    });
   }
 
   /** Open sockets of a user, not counting those being closed. */
@@ -599,7 +730,7 @@ export class ChatRoom extends DurableObject<Env> {
     ws: WebSocket,
     code: ChatErrorCode,
     message: string,
-    extra: { clientMsgId?: string; retryAfterMs?: number } = {},
+    extra: { clientMsgId?: string; retryAfterMs?: number; until?: string } = {},
   ) {
     this.#send(ws, { type: "error", code, message, ...extra });
     // A client that ignores its errors (retryAfterMs) and keeps sending is not a client we serve.

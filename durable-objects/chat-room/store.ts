@@ -148,7 +148,21 @@ export class RoomStore {
     return row?.seq;
   }
 
-  append(author: Author, text: string, clientMsgId: string, now: number): ChatMessage {
+  /** When the user's newest message was sent (within the dedupe window): slow mode's clock. */
+  lastSentAt(userId: number): number | undefined {
+    const [row] = this.#sql
+      .exec<{ at: number | null }>("SELECT MAX(sent_at) AS at FROM sent_ids WHERE user_id = ?", userId)
+      .toArray();
+    return row?.at ?? undefined;
+  }
+
+  append(
+    author: Author,
+    text: string,
+    clientMsgId: string,
+    now: number,
+    kind?: ChatMessage["kind"],
+  ): ChatMessage {
     return this.#storage.transactionSync(() => {
       const room = this.state();
       if (!room) throw new Error("chat room used before its festival was bound");
@@ -180,6 +194,7 @@ export class RoomStore {
         nickname: author.nickname,
         text,
         sentAt: now,
+        ...(kind ? { kind } : {}),
       };
       this.#sql.exec(
         "INSERT INTO outbox (seq, payload, created_at) VALUES (?, ?, ?)",
@@ -190,7 +205,15 @@ export class RoomStore {
       this.#sql.exec("DELETE FROM messages WHERE seq <= ?", seq - CHAT_LIMITS.bufferSize);
       // Writing a message means having read everything up to it.
       this.#advanceRead(author.userId, seq);
-      return toMessage({ seq, id, user_id: author.userId, nickname: author.nickname, text, sent_at: now });
+      const message = toMessage({
+        seq,
+        id,
+        user_id: author.userId,
+        nickname: author.nickname,
+        text,
+        sent_at: now,
+      });
+      return kind ? { ...message, kind } : message;
     });
   }
 

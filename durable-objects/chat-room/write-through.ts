@@ -3,6 +3,7 @@ import { chatMembers, chatRooms } from "../../workers/db/schema/chat";
 import type { Services } from "../../workers/lib/services";
 import type { ChatMessage } from "./contract/protocol";
 import { publishUnreadEvent } from "./contract/unread-events";
+import type { RoomModeration } from "./moderation";
 import type { RoomStore } from "./store";
 
 /**
@@ -16,11 +17,13 @@ export const FLUSH_DELAY_MS = 1000;
 export const FLUSH_RETRY_MS = 10_000;
 const CURSOR_CHUNK = 500;
 
-export async function flushRoom(s: Services, store: RoomStore): Promise<void> {
+export async function flushRoom(s: Services, store: RoomStore, moderation?: RoomModeration): Promise<void> {
   const room = store.state();
   if (!room) return;
   const cursors = store.unflushedCursors();
-  const last = store.lastMessage();
+  const newest = store.lastMessage();
+  // Summaries and pushes show what readers see: a deleted message's text never leaves the room.
+  const last = newest && moderation ? moderation.present([newest])[0] : newest;
   const summaryDue = last !== undefined && room.lastSeq > room.summarySeq;
   await Promise.all([
     writeCursors(s, room.festivalId, cursors),
@@ -30,7 +33,9 @@ export async function flushRoom(s: Services, store: RoomStore): Promise<void> {
   if (summaryDue) store.markSummaryFlushed(last.seq);
 
   if (last && room.lastSeq > room.notifiedSeq) {
+    const announcement = moderation?.announcementIn(room.notifiedSeq + 1, last.seq);
     await publishUnreadEvent(s, {
+      ...(announcement ? { announcement } : {}),
       roomId: String(room.festivalId),
       festivalId: room.festivalId,
       fromSeq: room.notifiedSeq + 1,

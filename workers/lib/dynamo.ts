@@ -142,6 +142,8 @@ export interface ChatItem {
   text: string;
   /** Epoch milliseconds. */
   sentAt: number;
+  /** "announcement" for an organiser's announcement; absent for a member's message. */
+  kind?: "announcement";
   /** Expiry, epoch *seconds* (DynamoDB's TTL unit), stored under the table's TTL attribute; absent = kept forever. */
   expiresAt?: number;
 }
@@ -158,6 +160,7 @@ export function marshalChatItem(item: ChatItem, ttlAttribute = DEFAULT_TTL_ATTRI
     nickname: item.nickname,
     text: item.text,
     sentAt: item.sentAt,
+    kind: item.kind,
     [ttlAttribute]: item.expiresAt,
   });
 }
@@ -184,6 +187,7 @@ export function unmarshalChatItem(map: AttributeMap, ttlAttribute = DEFAULT_TTL_
     text: str("text"),
     sentAt: num("sentAt"),
   };
+  if (raw.kind === "announcement") item.kind = "announcement";
   const expiresAt = raw[ttlAttribute];
   if (expiresAt !== undefined && expiresAt !== null) item.expiresAt = num(ttlAttribute);
   return item;

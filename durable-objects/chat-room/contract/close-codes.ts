@@ -9,6 +9,8 @@ export const CLOSE = {
   sessionRevoked: { code: 4002, reason: "session revoked" },
   /** The user is no longer a member of the room. */
   left: { code: 4003, reason: "left the room" },
+  /** Staff banned the user from the room: do not reconnect (the connect is refused, 403 chat.banned). */
+  banned: { code: 4004, reason: "banned from the room" },
   /** The socket kept sending frames over its limits. */
   abuse: { code: 1008, reason: "too many refused frames" },
 } as const;

@@ -54,6 +54,10 @@ export const ChatMessageSchema = z
     nickname: z.string(),
     text: z.string(),
     sentAt: z.iso.datetime(),
+    /** Set on an organiser's announcement (posted by admins or the festival's staff, pinned). */
+    kind: z.enum(["announcement"]).optional(),
+    /** A tombstone: staff deleted the message; `text` is then empty (the original is kept for audit). */
+    deleted: z.boolean().optional(),
   })
   .openapi("ChatMessage");
 
@@ -67,6 +71,7 @@ export const itemToMessage = (item: ChatItem): ChatMessage => ({
   nickname: item.nickname,
   text: item.text,
   sentAt: new Date(item.sentAt).toISOString(),
+  ...(item.kind ? { kind: item.kind } : {}),
 });
 
 const ClientMsgIdSchema = z
@@ -117,6 +122,8 @@ export type ChatErrorCode =
   | "read.invalid_seq"
   | "resume.invalid_seq"
   | "resume.too_old"
+  | "chat.muted"
+  | "chat.slow_mode"
   | "internal";
 
 export type ServerFrame =
@@ -133,11 +140,15 @@ export type ServerFrame =
        */
       messages: ChatMessage[];
       resumed?: boolean;
+      /** The current pinned announcement (added later: older rooms send none). */
+      pinned?: ChatMessage | null;
     }
   | ({ type: "message" } & ChatMessage)
   | { type: "ack"; clientMsgId: string; seq: number }
   | { type: "presence"; event: "joined" | "left"; userId: number; nickname: string }
   | { type: "typing"; userId: number }
+  /** Staff deleted this message: show it as deleted, drop its text (older clients ignore the frame). */
+  | { type: "deleted"; seq: number }
   | {
       type: "error";
       code: ChatErrorCode;
@@ -145,6 +156,8 @@ export type ServerFrame =
       /** Set when the error answers a `send`, so the client knows which message failed. */
       clientMsgId?: string;
       retryAfterMs?: number;
+      /** `chat.muted`: when the mute ends (ISO 8601). */
+      until?: string;
     };
 
 /** Answered by the runtime without waking a hibernated room: a cheap keep-alive. */

@@ -17,6 +17,11 @@ export interface ChatUnreadEvent {
   /** The newest message of the range, for the push text. */
   lastMessage: ChatMessage;
   at: string;
+  /**
+   * An organiser's announcement among these messages: pushed to every offline member at once, past
+   * the chat's batching window (absent from older rooms' events).
+   */
+  announcement?: ChatMessage;
   /** Set by the push job on an event it put back unfinished: the members up to this id are done. */
   afterUserId?: number;
   /** Written by rooms of the previous version (every offline member); ignored, the job pages instead. */

@@ -471,7 +471,7 @@ export interface paths {
     };
     /**
      * Open the room's WebSocket (members and admins)
-     * @description Send the access token as `Authorization: Bearer <token>`, or (browsers) as the WebSocket subprotocols `somsom.chat.v1` and `bearer.<token>`; the server then selects `somsom.chat.v1`. A client that holds messages up to seq N connects with `?after=N`: the welcome then carries exactly the messages after N (`resumed: true`), or none when the gap is too large (`resumed: false`, load it from the history). The socket closes with 4001 when the token expires, 4002 when the session is revoked, 4003 when the user leaves the room, 1008 after too many refused frames. Frames are described in DESIGN.md (chat protocol).
+     * @description Send the access token as `Authorization: Bearer <token>`, or (browsers) as the WebSocket subprotocols `somsom.chat.v1` and `bearer.<token>`; the server then selects `somsom.chat.v1`. A client that holds messages up to seq N connects with `?after=N`: the welcome then carries exactly the messages after N (`resumed: true`), or none when the gap is too large (`resumed: false`, load it from the history). The socket closes with 4001 when the token expires, 4002 when the session is revoked, 4003 when the user leaves the room, 4004 when staff ban the user (a banned user's connect is refused: 403 `chat.banned`), 1008 after too many refused frames. Frames are described in DESIGN.md (chat protocol).
      */
     get: operations["festivalsChatGet"];
     put?: never;
@@ -562,6 +562,159 @@ export interface paths {
     };
     /** How far chat messages are from DynamoDB: oldest unpersisted message per room, consumer lag per partition (admins) */
     get: operations["adminChatPersistenceGet"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/festivals/{festivalId}/chat/messages/{seq}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /**
+     * Delete a message (admins and this festival's staff; idempotent)
+     * @description Every connected client gets a `deleted` frame and history pages show the message as deleted, without its text. The original is kept for audit, and the action is recorded with who did it.
+     */
+    delete: operations["festivalsChatMessagesDelete"];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/festivals/{festivalId}/chat/messages/{seq}/reports": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Report a message to the festival's staff (members and admins; once per message) */
+    post: operations["festivalsChatMessagesReportsPost"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/festivals/{festivalId}/chat/reports": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Reported messages of the festival's room, newest first (admins and this festival's staff) */
+    get: operations["festivalsChatReportsGet"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/festivals/{festivalId}/chat/mutes/{userId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /**
+     * Mute a member in the room for some minutes (admins and this festival's staff)
+     * @description Their `send` frames are answered with an `error` frame `chat.muted` carrying `until`; they keep reading. Setting it again replaces the end time.
+     */
+    put: operations["festivalsChatMutesPut"];
+    post?: never;
+    /** Lift a mute (admins and this festival's staff; idempotent) */
+    delete: operations["festivalsChatMutesDelete"];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/festivals/{festivalId}/chat/bans/{userId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /**
+     * Ban a user from the room (admins and this festival's staff)
+     * @description Their open sockets close with code 4004 and every connect is refused with 403 `chat.banned` until the ban ends or is lifted.
+     */
+    put: operations["festivalsChatBansPut"];
+    post?: never;
+    /** Lift a ban (admins and this festival's staff; idempotent) */
+    delete: operations["festivalsChatBansDelete"];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/festivals/{festivalId}/chat/slow-mode": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /**
+     * Set slow mode: seconds between two messages of a member, 0 = off (admins and this festival's staff)
+     * @description A `send` that comes too early is answered with an `error` frame `chat.slow_mode` carrying `retryAfterMs`; the socket stays open. Admins are not slowed.
+     */
+    put: operations["festivalsChatSlowModePut"];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/festivals/{festivalId}/chat/announcements": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Post an organiser's announcement into the festival's room (admins and this festival's staff)
+     * @description It is a message of the room with `kind: "announcement"`, pinned (the welcome frame's `pinned` and GET /v1/festivals/{festivalId}/chat/pinned carry it until the next one), and pushed to the members who are offline, past the chat's batching window. Text: 1 to 1,000 characters, cleaned like a message.
+     */
+    post: operations["festivalsChatAnnouncementsPost"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/festivals/{festivalId}/chat/pinned": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The room's pinned announcement, if any (members and admins) */
+    get: operations["festivalsChatPinnedGet"];
     put?: never;
     post?: never;
     delete?: never;
@@ -1038,6 +1191,9 @@ export interface components {
       text: string;
       /** Format: date-time */
       sentAt: string;
+      /** @enum {string} */
+      kind?: "announcement";
+      deleted?: boolean;
     } | null;
     ChatMessagePage: {
       items: components["schemas"]["ChatMessage"][];
@@ -1067,6 +1223,33 @@ export interface components {
           lag: number;
         }[];
       } | null;
+    };
+    ChatReportPage: {
+      items: components["schemas"]["ChatReport"][];
+      nextCursor: string | null;
+    };
+    ChatReport: {
+      id: number;
+      seq: number;
+      reporterId: number;
+      reason: string;
+      /** Format: date-time */
+      reportedAt: string;
+      message: components["schemas"]["ChatMessage"];
+    };
+    ChatSanction: {
+      userId: number;
+      /** @enum {string} */
+      kind: "mute" | "ban";
+      /** Format: date-time */
+      until: string | null;
+    };
+    ChatSlowMode: {
+      /** @example 10 */
+      seconds: number;
+    };
+    ChatPinned: {
+      announcement: components["schemas"]["ChatMessage"];
     };
     NotificationList: {
       items: components["schemas"]["Notification"][];
@@ -3847,7 +4030,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description Not allowed. Codes: `chat.not_member` */
+      /** @description Not allowed. Codes: `chat.not_member`, `chat.banned` */
       403: {
         headers: {
           [name: string]: unknown;
@@ -4200,6 +4383,844 @@ export interface operations {
       };
       /** @description Not allowed. Codes: `auth.forbidden` */
       403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unexpected error. Codes: `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description A dependency is down or busy; retry after `Retry-After`. Codes: `service.unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  festivalsChatMessagesDelete: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        festivalId: number;
+        seq: number;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The message is deleted */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Invalid input. Codes: `validation.failed`, `request.invalid` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing or invalid credentials. Codes: `auth.missing_token`, `auth.invalid_token` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not allowed. Codes: `auth.forbidden` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not found. Codes: `chat.room_not_found`, `chat.message_not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unexpected error. Codes: `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description A dependency is down or busy; retry after `Retry-After`. Codes: `service.unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  festivalsChatMessagesReportsPost: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        festivalId: number;
+        seq: number;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /** @example 욕설 */
+          reason: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Reported (a repeated report changes nothing) */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Invalid input. Codes: `validation.failed`, `request.invalid` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing or invalid credentials. Codes: `auth.missing_token`, `auth.invalid_token` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not allowed. Codes: `chat.not_member` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not found. Codes: `chat.room_not_found`, `chat.message_not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Request body too large. Codes: `request.too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unexpected error. Codes: `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description A dependency is down or busy; retry after `Retry-After`. Codes: `service.unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  festivalsChatReportsGet: {
+    parameters: {
+      query?: {
+        before?: number;
+        limit?: number;
+      };
+      header?: never;
+      path: {
+        festivalId: number;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One page */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ChatReportPage"];
+        };
+      };
+      /** @description Invalid input. Codes: `validation.failed`, `request.invalid` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing or invalid credentials. Codes: `auth.missing_token`, `auth.invalid_token` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not allowed. Codes: `auth.forbidden` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not found. Codes: `chat.room_not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unexpected error. Codes: `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description A dependency is down or busy; retry after `Retry-After`. Codes: `service.unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  festivalsChatMutesPut: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        festivalId: number;
+        userId: number;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /** @example 30 */
+          minutes: number;
+        };
+      };
+    };
+    responses: {
+      /** @description Muted */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ChatSanction"];
+        };
+      };
+      /** @description Invalid input. Codes: `validation.failed`, `request.invalid` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing or invalid credentials. Codes: `auth.missing_token`, `auth.invalid_token` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not allowed. Codes: `auth.forbidden` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not found. Codes: `chat.room_not_found`, `user.not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Request body too large. Codes: `request.too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unexpected error. Codes: `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description A dependency is down or busy; retry after `Retry-After`. Codes: `service.unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  festivalsChatMutesDelete: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        festivalId: number;
+        userId: number;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description No mute holds */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Invalid input. Codes: `validation.failed`, `request.invalid` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing or invalid credentials. Codes: `auth.missing_token`, `auth.invalid_token` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not allowed. Codes: `auth.forbidden` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not found. Codes: `chat.room_not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unexpected error. Codes: `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description A dependency is down or busy; retry after `Retry-After`. Codes: `service.unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  festivalsChatBansPut: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        festivalId: number;
+        userId: number;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /** @example 1440 */
+          minutes?: number;
+        };
+      };
+    };
+    responses: {
+      /** @description Banned */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ChatSanction"];
+        };
+      };
+      /** @description Invalid input. Codes: `validation.failed`, `request.invalid` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing or invalid credentials. Codes: `auth.missing_token`, `auth.invalid_token` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not allowed. Codes: `auth.forbidden` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not found. Codes: `chat.room_not_found`, `user.not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Request body too large. Codes: `request.too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unexpected error. Codes: `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description A dependency is down or busy; retry after `Retry-After`. Codes: `service.unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  festivalsChatBansDelete: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        festivalId: number;
+        userId: number;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description No ban holds */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Invalid input. Codes: `validation.failed`, `request.invalid` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing or invalid credentials. Codes: `auth.missing_token`, `auth.invalid_token` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not allowed. Codes: `auth.forbidden` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not found. Codes: `chat.room_not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unexpected error. Codes: `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description A dependency is down or busy; retry after `Retry-After`. Codes: `service.unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  festivalsChatSlowModePut: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        festivalId: number;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["ChatSlowMode"];
+      };
+    };
+    responses: {
+      /** @description Slow mode as set */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ChatSlowMode"];
+        };
+      };
+      /** @description Invalid input. Codes: `validation.failed`, `request.invalid` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing or invalid credentials. Codes: `auth.missing_token`, `auth.invalid_token` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not allowed. Codes: `auth.forbidden` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not found. Codes: `chat.room_not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Request body too large. Codes: `request.too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unexpected error. Codes: `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description A dependency is down or busy; retry after `Retry-After`. Codes: `service.unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  festivalsChatAnnouncementsPost: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        festivalId: number;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /** @example 오늘 입장은 2번 게이트로 바뀌었습니다. */
+          text: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Posted */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ChatMessage"];
+        };
+      };
+      /** @description Invalid input. Codes: `validation.failed`, `request.invalid` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing or invalid credentials. Codes: `auth.missing_token`, `auth.invalid_token` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not allowed. Codes: `auth.forbidden` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not found. Codes: `chat.room_not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Request body too large. Codes: `request.too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unexpected error. Codes: `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description A dependency is down or busy; retry after `Retry-After`. Codes: `service.unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  festivalsChatPinnedGet: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        festivalId: number;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The pinned announcement */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ChatPinned"];
+        };
+      };
+      /** @description Invalid input. Codes: `validation.failed`, `request.invalid` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing or invalid credentials. Codes: `auth.missing_token`, `auth.invalid_token` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not allowed. Codes: `chat.not_member` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not found. Codes: `chat.room_not_found` */
+      404: {
         headers: {
           [name: string]: unknown;
         };

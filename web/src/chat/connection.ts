@@ -26,6 +26,8 @@ export interface ChatState {
   hasOlder: boolean;
   /** A page of older history is on its way: the list does not ask for the same page twice. */
   loadingOlder: boolean;
+  /** The organiser's pinned announcement, shown above the messages. */
+  pinned?: ChatMessage | null;
   /** The last chat error frame (rate limit, too long…), for the page to say. */
   error?: { code: string; message: string };
 }
@@ -109,12 +111,13 @@ export class ChatConnection {
       if (this.ws !== ws) return;
       this.ws = undefined;
       this.patch({ status: "offline" });
-      // An expired token: reconnect now (connect() refreshes it). Left, signed out or refused as
-      // abusive: reconnecting would only be refused again.
+      // An expired token: reconnect now (connect() refreshes it). Left, signed out, banned or refused
+      // as abusive: reconnecting would only be refused again.
       if (e.code === CLOSE.tokenExpired.code) this.attempts = 0;
       else if (
         e.code === CLOSE.left.code ||
         e.code === CLOSE.sessionRevoked.code ||
+        e.code === CLOSE.banned.code ||
         e.code === CLOSE.abuse.code
       ) {
         this.patch({ error: { code: `chat.closed.${e.code}`, message: e.reason } });
@@ -152,6 +155,8 @@ export class ChatConnection {
         this.patch({
           status: "open",
           online: frame.online,
+          // A room of the previous version sends no `pinned`: keep what we had.
+          ...(frame.pinned !== undefined ? { pinned: frame.pinned } : {}),
           messages:
             had && frame.resumed === undefined ? this.state.get().messages : this.merge(frame.messages),
           hasOlder: had ? this.state.get().hasOlder : first !== undefined && first > 1,
@@ -165,8 +170,16 @@ export class ChatConnection {
       }
       case "message": {
         const { type: _, ...m } = frame;
-        this.patch({ messages: this.merge([m]) });
+        this.patch({ messages: this.merge([m]), ...(m.kind === "announcement" ? { pinned: m } : {}) });
         this.markRead();
+        break;
+      }
+      case "deleted": {
+        const { messages, pinned } = this.state.get();
+        this.patch({
+          messages: messages.map((m) => (m.seq === frame.seq ? { ...m, text: "", deleted: true } : m)),
+          ...(pinned?.seq === frame.seq ? { pinned: null } : {}),
+        });
         break;
       }
       case "ack":

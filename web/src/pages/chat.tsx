@@ -102,6 +102,11 @@ export function ChatPage(props: { id: number }) {
             ? t("chat.offline")
             : t("chat.connecting")}
       </p>
+      {state.pinned && (
+        <p class="pinned" role="note">
+          📢 <strong>{t("chat.announcement")}</strong> {state.pinned.text}
+        </p>
+      )}
       <ol
         class="messages"
         ref={list}
@@ -129,8 +134,13 @@ export function ChatPage(props: { id: number }) {
           </li>
         )}
         {state.messages.map((m) => (
-          <li key={m.seq} class={m.userId === me ? "mine" : ""} data-seq={m.seq}>
-            <span class="who">{m.nickname}</span> <span class="text">{m.text}</span>{" "}
+          <li
+            key={m.seq}
+            class={[m.userId === me ? "mine" : "", m.kind ?? "", m.deleted ? "deleted" : ""].join(" ").trim()}
+            data-seq={m.seq}
+          >
+            <span class="who">{m.nickname}</span>{" "}
+            <span class="text">{m.deleted ? t("chat.deleted") : m.text}</span>{" "}
             <time dateTime={m.sentAt}>{timeOf(m.sentAt, t.lang)}</time>
           </li>
         ))}
@@ -142,7 +152,7 @@ export function ChatPage(props: { id: number }) {
       </ol>
       {/* Screen readers hear each new message once, not the whole list again. */}
       <p class="visually-hidden" aria-live="polite">
-        {latest && latest.userId !== me ? `${latest.nickname}: ${latest.text}` : ""}
+        {latest && latest.userId !== me && !latest.deleted ? `${latest.nickname}: ${latest.text}` : ""}
       </p>
       <p class="muted typing" aria-live="polite">
         {typing.length ? `${typing.map((x) => x.nickname).join(", ")} ${t("chat.typing")}` : ""}

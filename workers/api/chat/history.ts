@@ -23,7 +23,8 @@ export async function readHistory(
   q: { before?: number | undefined; limit: number },
 ): Promise<ChatMessagePage> {
   const before = q.before ?? Number.MAX_SAFE_INTEGER;
-  const tail = await roomStub(festivalId, env.CHAT_ROOM).history(before, q.limit);
+  const room = roomStub(festivalId, env.CHAT_ROOM);
+  const tail = await room.history(before, q.limit);
   const items = tail.items;
   let reachedStart = false;
   const below = Math.min(before, tail.heldFrom);
@@ -37,7 +38,7 @@ export async function readHistory(
         // The room drops its copy right after the consumer's write; the page must see that write.
         consistentRead: true,
       });
-      items.push(...page.items.map(itemToMessage));
+      items.push(...(await withTombstones(room, page.items.map(itemToMessage))));
       reachedStart = page.nextBeforeSeq === undefined;
     } catch (error) {
       if (!isDynamoError(error)) throw error;
@@ -54,6 +55,26 @@ export async function readHistory(
     items: await withCurrentNames(s, items),
     nextCursor: oldest !== undefined && oldest > 1 && !reachedStart ? String(oldest) : null,
   };
+}
+
+/**
+ * DynamoDB keeps a deleted message's original (audit); the room knows which seqs staff deleted, and
+ * the page shows those as tombstones. A room of the previous version has no deletedIn (and so no
+ * deletions): its pages are shown as they are.
+ */
+async function withTombstones(
+  room: ReturnType<typeof roomStub>,
+  items: ChatMessage[],
+): Promise<ChatMessage[]> {
+  if (!items.length) return items;
+  const seqs = items.map((m) => m.seq);
+  const deleted = new Set(
+    await room.deletedIn(Math.min(...seqs), Math.max(...seqs)).catch((error: unknown) => {
+      if (String(error).includes("does not implement")) return [] as number[];
+      throw error;
+    }),
+  );
+  return items.map((m) => (deleted.has(m.seq) ? { ...m, text: "", deleted: true } : m));
 }
 
 /**

@@ -32,3 +32,36 @@ export const ChatMessagePageSchema = z
   .openapi("ChatMessagePage");
 
 export type ChatMessagePage = z.infer<typeof ChatMessagePageSchema>;
+
+export const ChatReportSchema = z
+  .object({
+    id: z.number().int(),
+    seq: z.number().int(),
+    reporterId: z.number().int(),
+    reason: z.string(),
+    reportedAt: z.iso.datetime(),
+    /** The original message (also when deleted) while the room still holds it; null once it aged out. */
+    message: ChatMessageSchema.nullable(),
+  })
+  .openapi("ChatReport");
+
+export const ChatReportPageSchema = z
+  .object({ items: z.array(ChatReportSchema), nextCursor: z.string().nullable() })
+  .openapi("ChatReportPage");
+
+export type ChatReportPage = z.infer<typeof ChatReportPageSchema>;
+
+export const ChatSanctionSchema = z
+  .object({
+    userId: z.number().int(),
+    kind: z.enum(["mute", "ban"]),
+    /** When it ends; null = until lifted. */
+    until: z.iso.datetime().nullable(),
+  })
+  .openapi("ChatSanction");
+
+export type ChatSanction = z.infer<typeof ChatSanctionSchema>;
+
+export const ChatPinnedSchema = z
+  .object({ announcement: ChatMessageSchema.nullable() })
+  .openapi("ChatPinned");

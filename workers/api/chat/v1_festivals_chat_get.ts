@@ -31,7 +31,8 @@ const route = createRoute({
     `\`${CHAT_PROTOCOL}\`. A client that holds messages up to seq N connects with \`?after=N\`: the ` +
     "welcome then carries exactly the messages after N (`resumed: true`), or none when the gap is too " +
     "large (`resumed: false`, load it from the history). The socket closes with 4001 when the token " +
-    "expires, 4002 when the session is revoked, 4003 when the user leaves the room, 1008 after too " +
+    "expires, 4002 when the session is revoked, 4003 when the user leaves the room, 4004 when staff " +
+    "ban the user (a banned user's connect is refused: 403 `chat.banned`), 1008 after too " +
     "many refused frames. Frames are described in DESIGN.md (chat protocol).",
   security: [{ bearer: [] }],
   request: { params: z.object({ id: IdParamSchema }), query: ConnectQuerySchema },
@@ -40,7 +41,7 @@ const route = createRoute({
     ...errorResponses(
       [400, "chat.protocol_required"],
       [401, "auth.missing_token", "auth.invalid_token"],
-      [403, "chat.not_member"],
+      [403, "chat.not_member", "chat.banned"],
       [404, "chat.room_not_found"],
       [426, "chat.upgrade_required"],
       [429, "rate.limited", "chat.too_many_sockets"],

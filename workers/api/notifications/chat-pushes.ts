@@ -33,9 +33,13 @@ const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0
 const PAGE = 500;
 const PAGES_PER_RUN = 20;
 
-/** One event per room of this batch: the newest (counts grow, never shrink), or the one further along. */
+/**
+ * One event per room of this batch: the newest (counts grow, never shrink), or the one further along.
+ * It keeps the newest announcement any of them carried, so a later plain event cannot swallow it.
+ */
 function latestPerRoom(events: ChatUnreadEvent[]) {
   const latest = new Map<string, ChatUnreadEvent>();
+  const announced = new Map<string, ChatUnreadEvent["announcement"]>();
   for (const event of events) {
     const seen = latest.get(event.roomId);
     if (
@@ -44,8 +48,13 @@ function latestPerRoom(events: ChatUnreadEvent[]) {
       (seen.toSeq === event.toSeq && (seen.afterUserId ?? 0) < (event.afterUserId ?? 0))
     )
       latest.set(event.roomId, event);
+    const a = event.announcement;
+    if (a && (announced.get(event.roomId)?.seq ?? 0) < a.seq) announced.set(event.roomId, a);
   }
-  return [...latest.values()];
+  return [...latest.values()].map((e) => {
+    const announcement = announced.get(e.roomId);
+    return announcement ? { ...e, announcement } : e;
+  });
 }
 
 /**
@@ -63,7 +72,7 @@ function recipients(s: Services, event: ChatUnreadEvent, after: number) {
         eq(chatMembers.festivalId, event.festivalId),
         gt(chatMembers.userId, after),
         lt(chatMembers.readSeq, event.toSeq),
-        ne(chatMembers.userId, event.lastMessage.userId),
+        ne(chatMembers.userId, (event.announcement ?? event.lastMessage).userId),
         eq(users.notifyChat, true),
         isNull(users.deletedAt),
         sql`EXISTS (SELECT 1 FROM ${pushDevices} WHERE ${pushDevices.userId} = ${chatMembers.userId})`,
@@ -127,12 +136,27 @@ async function pushMember(
   tokens: string[],
 ): Promise<boolean> {
   if (!tokens.length) return false;
-  const open = await s.redis.set(chatWindowKey(s, event.roomId, userId), String(event.toSeq), {
-    nx: true,
-    ex: CHAT_PUSH_WINDOW_S,
-  });
+  const { lastMessage: msg, roomId, festivalId, announcement } = event;
+  // An announcement (a gate change on the day) cannot wait for the window: it opens a new one.
+  const key = chatWindowKey(s, event.roomId, userId);
+  const open = announcement
+    ? await s.redis.set(key, String(event.toSeq), { ex: CHAT_PUSH_WINDOW_S })
+    : await s.redis.set(key, String(event.toSeq), { nx: true, ex: CHAT_PUSH_WINDOW_S });
   if (open !== "OK") return false;
-  const { lastMessage: msg, roomId, festivalId } = event;
+  if (announcement) {
+    const result = await pushToTokens(s, log, tokens, {
+      title,
+      body: clip(`📢 ${announcement.text}`, 120),
+      data: {
+        type: "chat.announcement",
+        roomId,
+        festivalId: String(festivalId),
+        seq: String(announcement.seq),
+      },
+      collapseKey: `chat:${roomId}`,
+    });
+    return result.sent > 0;
+  }
   const more = unreadCount > 1 ? ` (안 읽은 메시지 ${unreadCount}개)` : "";
   const result = await pushToTokens(s, log, tokens, {
     title,
