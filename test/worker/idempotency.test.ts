@@ -56,16 +56,15 @@ function holdingRowLock<T>(reservationId: number, during: () => Promise<T>): Pro
   });
 }
 
-/** Resolves once a cancel of the reservation is waiting for its row lock: that request is in flight. */
-async function blockedOnLock(reservationId: number) {
-  const pattern = `%WHERE r.id = ${reservationId} AND r.status = 'confirmed'%`;
-  for (;;) {
-    const res = await db().execute(
-      sql`SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT' AND trx_query LIKE ${pattern}`,
-    );
-    if (Number((res.rows[0] as { n: unknown }).n) > 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+/**
+ * Resolves once the first cancel has claimed its key: from then on it is in flight, and it stays so
+ * while the test holds the reservation's row lock. (Watching INNODB_TRX for the lock wait instead
+ * missed it on a busy full run and the test hung until MariaDB's 50 s lock wait timeout.)
+ */
+async function claimed(user: SeededUser, key: string) {
+  const s = getServices(env);
+  const redisKey = s.key("idem", "reservations.cancel", user.id, await sha256Hex(key));
+  while (!(await s.redis.exists(redisKey))) await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
 describe("Idempotency-Key: a repeat while the first is in flight", () => {
@@ -73,7 +72,7 @@ describe("Idempotency-Key: a repeat while the first is in flight", () => {
     const { user, id, key } = await reservation();
     const { first, repeat, repeatSettledWhileBlocked } = await holdingRowLock(id, async () => {
       const first = cancel(user, id, key);
-      await blockedOnLock(id);
+      await claimed(user, key);
       let settled = false;
       const repeat = cancel(user, id, key).finally(() => {
         settled = true;
@@ -96,7 +95,7 @@ describe("Idempotency-Key: a repeat while the first is in flight", () => {
       const { user, id, key } = await reservation();
       const { first, repeat, waitedMs } = await holdingRowLock(id, async () => {
         const first = cancel(user, id, key);
-        await blockedOnLock(id);
+        await claimed(user, key);
         const started = Date.now();
         const repeat = await cancel(user, id, key);
         return { first, repeat, waitedMs: Date.now() - started };
