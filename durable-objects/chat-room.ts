@@ -83,6 +83,7 @@ export class ChatRoom extends DurableObject<Env> {
   /** The write-through + sweep round in flight, if any (see #startUpkeep). */
   #upkeep: Promise<void> | undefined;
   #upkeepMissed = false;
+  #draining: Promise<number | undefined> | undefined;
   readonly #log = createLogger({ component: "chat-room" });
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -393,7 +394,19 @@ export class ChatRoom extends DurableObject<Env> {
     return next === Infinity ? undefined : next + SWEEP_SLACK_MS;
   }
 
-  async #drain(): Promise<number | undefined> {
+  /**
+   * One drain at a time: two overlapping ones (an alarm run by hand in tests, or a retried alarm
+   * while the previous still awaits Kafka) would both send the same unproduced rows. The consumer
+   * makes a duplicate harmless, but there is no reason to make one.
+   */
+  #drain(): Promise<number | undefined> {
+    this.#draining ??= this.#drainOnce().finally(() => {
+      this.#draining = undefined;
+    });
+    return this.#draining;
+  }
+
+  async #drainOnce(): Promise<number | undefined> {
     this.#kafka ??= createKafkaLog(kafkaConfig(this.env));
     const room = this.#store.state()?.festivalId;
     const next = await drainOutbox(
