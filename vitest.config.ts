@@ -47,6 +47,23 @@ export default defineConfig({
         },
       },
       {
+        // Rooms past one object: the chat tests that speak only HTTP and WebSocket run again with rooms
+        // that hold one socket themselves and two per shard, so most of their sockets sit on shards
+        // (test/global-setup.ts sets the limits by this project's name), plus the shard tests.
+        plugins: [workerPool],
+        resolve: workerResolve,
+        test: {
+          name: "worker-shards",
+          include: [
+            "test/worker-shards/**/*.test.ts",
+            "test/worker/chat.{happy,reconnect,moderation,limits,security,pushes}.test.ts",
+          ],
+          globalSetup: ["test/global-setup.ts"],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
         // The web app in Debian's Chromium (playwright-core) against a private stack and `wrangler dev`.
         test: {
           name: "browser",

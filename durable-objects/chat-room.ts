@@ -2,7 +2,14 @@ import { DurableObject } from "cloudflare:workers";
 import { createKafkaLog, type KafkaLog, kafkaConfig } from "../workers/lib/kafka";
 import { createLogger } from "../workers/lib/logger";
 import { getServices } from "../workers/lib/services";
-import { type ChatIdentity, decodeIdentity, IDENTITY_HEADER } from "./chat-room/contract/identity";
+import {
+  type ChatIdentity,
+  decodeIdentity,
+  IDENTITY_HEADER,
+  PLACES_SHARDS_HEADER,
+  SHARD_HEADER,
+  shardName,
+} from "./chat-room/contract/identity";
 import { reportUnpersisted, UNPERSISTED_ALERT_MS } from "./chat-room/contract/persistence";
 import {
   CHAT_LIMITS,
@@ -18,38 +25,59 @@ import {
   PONG_FRAME,
   type ServerFrame,
 } from "./chat-room/contract/protocol";
-import { RECHECK_MS, stillAllowed } from "./chat-room/membership";
 import { type AuditEntry, type ReportRow, RoomModeration, type Sanction } from "./chat-room/moderation";
 import { DRAIN_DELAY_MS, drainOutbox, RoomOutbox } from "./chat-room/outbox";
+import { RoomShards, type ShardPeer, shardLimits } from "./chat-room/shards";
+import { Single } from "./chat-room/single";
+import {
+  type Attachment,
+  attachmentFor,
+  attachmentOf,
+  type Close,
+  SocketSet,
+  sweepAt,
+} from "./chat-room/sockets";
 import { type GoneReason, RoomStore } from "./chat-room/store";
 import { type RoomTail, roomTail } from "./chat-room/tail";
 import { FLUSH_DELAY_MS, FLUSH_RETRY_MS, flushRoom } from "./chat-room/write-through";
 
-/** Who is behind a socket; kept in the socket's attachment, so it survives hibernation. */
-type Attachment = Pick<ChatIdentity, "userId" | "nickname" | "role"> & {
-  /** Set when the server closes the socket (member left), so presence is announced once. */
-  closing?: boolean;
-  /** Epoch ms: the token's expiry, and when the membership was last confirmed (the Worker or RECHECK_MS). */
-  exp?: number;
-  checkedAt?: number;
-  jti?: string;
-};
-
-type Close = (typeof CLOSE)[keyof typeof CLOSE];
-
-const userTag = (userId: number) => `user:${userId}`;
-/** An older Worker sends no expiry: such a socket gets one access-token lifetime (15 min). */
-const LEGACY_TOKEN_MS = 15 * 60_000;
-/**
- * Expiries and re-checks due within this much of each other share one wake-up: a busy room wakes at
- * most this often for them, and an idle socket closes at most this late (its frames are refused on time).
- */
-const SWEEP_SLACK_MS = 30_000;
 const DEFAULT_MAX_SOCKETS = 10_000;
 
 /** The connect is refused before any socket exists; the Worker turns this into its error envelope. */
-const refuse = (status: number, code: string, message: string) =>
-  Response.json({ code, message }, { status });
+const refuse = ({ status, code, message }: Refusal) => Response.json({ code, message }, { status });
+
+/** Why a connect is refused, before any socket exists. */
+export interface Refusal {
+  status: 401 | 403 | 429 | 503;
+  code: string;
+  message: string;
+}
+
+/** The admin view of a room's fan-out (GET /v1/admin/chat/rooms/{id}); counters since the object was loaded. */
+export interface RoomFanout {
+  roomSockets: number;
+  shards: { shard: number; sockets: number }[];
+  messagesAccepted: number;
+  socketFramesSent: number;
+  shardCalls: number;
+  shardFramesDropped: number;
+}
+
+/** A shard's connect, as the room answers it (./chat-room/shard.ts). */
+export type Admission =
+  | { ok: true; welcome: Extract<ServerFrame, { type: "welcome" }> }
+  | ({ ok: false } & Refusal);
+
+/**
+ * Where a frame came from and how to answer it: a socket of this object, or one on a shard (the
+ * answers then travel back in the RPC's result).
+ */
+interface Peer {
+  me: Attachment;
+  reply(frame: ServerFrame): void;
+  /** The frame was refused (#fail): the socket's holder counts these and closes an abusive socket. */
+  refused(): void;
+}
 
 /**
  * One festival chat room. Sockets use the Hibernation API: an idle room is evicted from memory at no
@@ -66,6 +94,9 @@ export class ChatRoom extends DurableObject<Env> {
   readonly #store: RoomStore;
   readonly #outbox: RoomOutbox;
   readonly #moderation: RoomModeration;
+  /** The sockets this object holds itself, and the shards that hold the rest of a large room's. */
+  readonly #sockets: SocketSet;
+  readonly #shards: RoomShards;
   #kafka: KafkaLog | undefined;
   /** Token buckets per frame kind and user ("send:12"): lost on eviction, when they would be full anyway. */
   readonly #buckets = new Map<string, { tokens: number; at: number }>();
@@ -80,10 +111,14 @@ export class ChatRoom extends DurableObject<Env> {
   #alarmAt: number | undefined;
   /** Whether #alarmAt is known (false after an eviction until storage was asked). */
   #alarmKnown = false;
-  /** The write-through + sweep round in flight, if any (see #startUpkeep). */
-  #upkeep: Promise<void> | undefined;
-  #upkeepMissed = false;
-  #draining: Promise<number | undefined> | undefined;
+  /** The write-through + sweep round (see #upkeepOnce) and the Kafka drain: one of each at a time. */
+  readonly #upkeep = new Single(
+    () => this.#upkeepOnce(),
+    () => this.#wakeBy(Date.now()),
+  );
+  readonly #drain = new Single(() => this.#drainOnce());
+  /** Messages accepted since this object was loaded (the admin view's fan-out per message). */
+  #accepted = 0;
   readonly #log = createLogger({ component: "chat-room" });
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -91,58 +126,101 @@ export class ChatRoom extends DurableObject<Env> {
     this.#store = new RoomStore(ctx.storage);
     this.#outbox = new RoomOutbox(ctx.storage);
     this.#moderation = new RoomModeration(ctx.storage.sql);
+    this.#sockets = new SocketSet(ctx);
+    const shards = env.CHAT_SHARD as DurableObjectNamespace<ShardPeer & Rpc.DurableObjectBranded>;
+    this.#shards = new RoomShards(ctx.storage.sql, (n) => {
+      const festivalId = this.#store.state()?.festivalId;
+      return shards.get(shards.idFromName(shardName(festivalId ?? 0, n)));
+    });
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING_FRAME, PONG_FRAME));
   }
 
-  /** Only the Worker's chat route calls this, after it checked the token and the membership. */
+  /**
+   * Only the Worker's chat route calls this, after it checked the token and the membership. Past
+   * CHAT_ROOM_SOCKETS the answer is a 307 naming a shard, for a Worker that can follow it.
+   */
   override async fetch(request: Request): Promise<Response> {
     const identity = decodeIdentity(request.headers.get(IDENTITY_HEADER));
     if (!identity || request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return new Response("internal chat connect only", { status: 400 });
     }
     const now = Date.now();
-    const exp = identity.exp !== undefined ? identity.exp * 1000 : now + LEGACY_TOKEN_MS;
+    const refusal = this.#refusal(identity, now);
+    if (refusal) return refuse(refusal);
+    this.#store.bindFestival(identity.festivalId);
+    const limits = shardLimits(this.env);
+    if (
+      request.headers.get(PLACES_SHARDS_HEADER) === "1" &&
+      this.ctx.getWebSockets().length >= limits.roomSockets
+    ) {
+      return new Response(null, {
+        status: 307,
+        headers: { [SHARD_HEADER]: String(this.#shards.place(limits)) },
+      });
+    }
+
+    const { 0: client, 1: server } = new WebSocketPair();
+    const attachment = attachmentFor(identity, now);
+    this.#sockets.accept(server, attachment);
+    this.#reply(server, this.#welcome(identity));
+    this.#joined(identity);
+    this.#wakeBy(sweepAt(attachment, now));
+    const headers = identity.protocol ? { "Sec-WebSocket-Protocol": identity.protocol } : undefined;
+    return new Response(null, { status: 101, webSocket: client, headers });
+  }
+
+  /** RPC from a shard: the Worker sent this connect there (the room's 307); admitted, it counts here. */
+  async admit(shard: number, identity: ChatIdentity): Promise<Admission> {
+    const refusal = this.#refusal(identity, Date.now());
+    if (refusal) return { ok: false, ...refusal };
+    this.#store.bindFestival(identity.festivalId);
+    this.#shards.added(shard, identity.userId, identity.nickname);
+    const welcome = this.#welcome(identity);
+    this.#joined(identity);
+    return { ok: true, welcome };
+  }
+
+  /** The checks every connect passes, wherever its socket will be held. */
+  #refusal(identity: ChatIdentity, now: number): Refusal | undefined {
+    const exp = attachmentFor(identity, now).exp ?? now;
     // A leave or logout that reached the room after the Worker began its check may not have been
     // seen by it: the socket would outlive the membership it was checked against.
     const gone =
       identity.checkedAt !== undefined &&
       this.#store.goneSince(identity.userId, identity.jti ?? "", identity.checkedAt);
-    if (gone === "left") return refuse(403, "chat.not_member", "Join the festival's chat room first");
+    if (gone === "left")
+      return { status: 403, code: "chat.not_member", message: "Join the festival's chat room first" };
     if (gone === "revoked" || exp <= now) {
-      return refuse(401, "auth.invalid_token", "The access token is missing, expired or invalid");
+      return {
+        status: 401,
+        code: "auth.invalid_token",
+        message: "The access token is missing, expired or invalid",
+      };
     }
     if (this.#moderation.activeUntil(identity.userId, "ban", now) !== undefined) {
-      return refuse(403, "chat.banned", "You are banned from this room");
+      return { status: 403, code: "chat.banned", message: "You are banned from this room" };
     }
-    if (this.#socketsOf(identity.userId).length >= CHAT_LIMITS.maxSocketsPerUser) {
-      return refuse(
-        429,
-        "chat.too_many_sockets",
-        `At most ${CHAT_LIMITS.maxSocketsPerUser} open chat connections per user and room`,
-      );
+    if (this.#socketCount(identity.userId) >= CHAT_LIMITS.maxSocketsPerUser) {
+      return {
+        status: 429,
+        code: "chat.too_many_sockets",
+        message: `At most ${CHAT_LIMITS.maxSocketsPerUser} open chat connections per user and room`,
+      };
     }
     const maxSockets = Number(this.env.CHAT_MAX_SOCKETS_PER_ROOM) || DEFAULT_MAX_SOCKETS;
-    if (this.ctx.getWebSockets().length >= maxSockets) {
-      return refuse(503, "chat.room_full", "The room is full; try again later");
+    if (this.ctx.getWebSockets().length + this.#shards.total() >= maxSockets) {
+      return { status: 503, code: "chat.room_full", message: "The room is full; try again later" };
     }
+    return undefined;
+  }
 
-    this.#store.bindFestival(identity.festivalId);
-    const { 0: client, 1: server } = new WebSocketPair();
-    const attachment: Attachment = {
-      userId: identity.userId,
-      nickname: identity.nickname,
-      role: identity.role,
-      exp,
-      checkedAt: identity.checkedAt ?? now,
-      ...(identity.jti ? { jti: identity.jti } : {}),
-    };
-    this.ctx.acceptWebSocket(server, [userTag(identity.userId)]);
-    server.serializeAttachment(attachment);
-
-    // With `after` the welcome carries exactly what the client lacks (or nothing, when that is too
-    // much to replay), so it never needs a `resume` that would repeat the welcome's messages.
+  /**
+   * With `after` the welcome carries exactly what the client lacks (or nothing, when that is too
+   * much to replay), so it never needs a `resume` that would repeat the welcome's messages.
+   */
+  #welcome(identity: ChatIdentity): Extract<ServerFrame, { type: "welcome" }> {
     const replay = identity.after === undefined ? undefined : this.#replay(identity.after);
-    this.#send(server, {
+    return {
       type: "welcome",
       roomId: String(identity.festivalId),
       lastSeq: this.#store.lastSeq(),
@@ -152,16 +230,16 @@ export class ChatRoom extends DurableObject<Env> {
         ? { messages: this.#moderation.present(this.#store.recent(CHAT_LIMITS.welcomeMessages)) }
         : { messages: replay ?? [], resumed: replay !== undefined }),
       pinned: this.#moderation.pinned(),
-    });
-    if (this.#socketsOf(identity.userId).length === 1) {
-      this.#broadcast(
-        { type: "presence", event: "joined", userId: identity.userId, nickname: identity.nickname },
-        identity.userId,
-      );
-    }
-    this.#wakeBy(Math.min(exp, (attachment.checkedAt ?? now) + RECHECK_MS) + SWEEP_SLACK_MS);
-    const headers = identity.protocol ? { "Sec-WebSocket-Protocol": identity.protocol } : undefined;
-    return new Response(null, { status: 101, webSocket: client, headers });
+    };
+  }
+
+  /** Presence `joined` once per user: for their first socket anywhere in the room. */
+  #joined(identity: ChatIdentity) {
+    if (this.#socketCount(identity.userId) !== 1) return;
+    this.#broadcast(
+      { type: "presence", event: "joined", userId: identity.userId, nickname: identity.nickname },
+      identity.userId,
+    );
   }
 
   /** Every message after `afterSeq` if the buffer holds them all and they are few enough to replay. */
@@ -172,60 +250,83 @@ export class ChatRoom extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
-    const me = ws.deserializeAttachment() as Attachment | null;
+    const me = attachmentOf(ws);
     if (!me || me.closing) return;
     // The sweep closes expired sockets a little late (SWEEP_SLACK_MS); their frames stop on time.
     if (me.exp !== undefined && me.exp <= Date.now()) return this.#close([ws], CLOSE.tokenExpired);
-    const refusedBefore = this.#refusals.get(ws) ?? 0;
-    this.#frame(ws, me, raw);
-    if ((this.#refusals.get(ws) ?? 0) === refusedBefore) this.#refusals.delete(ws);
+    let refused = false;
+    this.#frame({ me, reply: (f) => this.#reply(ws, f), refused: () => (refused = true) }, raw);
+    if (!refused) return void this.#refusals.delete(ws);
+    const refusals = (this.#refusals.get(ws) ?? 0) + 1;
+    this.#refusals.set(ws, refusals);
+    // A client that ignores its errors (retryAfterMs) and keeps sending is not a client we serve.
+    if (refusals >= CHAT_LIMITS.refusalsBeforeClose) this.#close([ws], CLOSE.abuse);
   }
 
-  #frame(ws: WebSocket, me: Attachment, raw: string | ArrayBuffer) {
-    if (typeof raw !== "string") return this.#fail(ws, "frame.invalid", "Frames are JSON text");
+  /** RPC from a shard: a frame from one of its sockets; the answers go back to that socket. */
+  async receive(me: Attachment, raw: string | ArrayBuffer): Promise<{ replies: string[]; refused: boolean }> {
+    const replies: string[] = [];
+    let refused = false;
+    // A socket the room told its shard to close (a ban, a leave) may still have frames on the way.
+    const now = Date.now();
+    const shut =
+      this.#moderation.activeUntil(me.userId, "ban", now) !== undefined ||
+      (me.checkedAt !== undefined &&
+        this.#store.goneSince(me.userId, me.jti ?? "", me.checkedAt) !== undefined);
+    if (shut) return { replies, refused };
+    this.#frame({ me, reply: (f) => replies.push(JSON.stringify(f)), refused: () => (refused = true) }, raw);
+    return { replies, refused };
+  }
+
+  #frame(peer: Peer, raw: string | ArrayBuffer) {
+    if (typeof raw !== "string") return this.#fail(peer, "frame.invalid", "Frames are JSON text");
     if (raw.length > CHAT_LIMITS.maxFrameChars)
-      return this.#fail(ws, "frame.too_large", "The frame is too large");
+      return this.#fail(peer, "frame.too_large", "The frame is too large");
     let data: unknown;
     try {
       data = JSON.parse(raw);
     } catch {
-      return this.#fail(ws, "frame.invalid", "The frame is not JSON");
+      return this.#fail(peer, "frame.invalid", "The frame is not JSON");
     }
     const parsed = ClientFrameSchema.safeParse(data);
     if (!parsed.success) {
-      return this.#fail(ws, "frame.invalid", "Unknown frame type or malformed fields");
+      return this.#fail(peer, "frame.invalid", "Unknown frame type or malformed fields");
     }
     try {
-      this.#handle(ws, me, parsed.data);
+      this.#handle(peer, parsed.data);
     } catch (error) {
       // A storage failure rolled its transaction back: nothing was acked, the client may retry.
-      this.#log.error("chat frame failed", { error, type: parsed.data.type, userId: me.userId });
-      this.#fail(ws, "internal", "Something went wrong on our side; retry");
+      this.#log.error("chat frame failed", { error, type: parsed.data.type, userId: peer.me.userId });
+      this.#fail(peer, "internal", "Something went wrong on our side; retry");
     }
   }
 
-  #handle(ws: WebSocket, me: Attachment, frame: ClientFrame) {
-    if (frame.type === "send") return this.#onSend(ws, me, frame);
+  #handle(peer: Peer, frame: ClientFrame) {
+    const { me } = peer;
+    if (frame.type === "send") return this.#onSend(peer, frame);
     // Cheap frames still cost a storage write or a broadcast each: bounded per user, like sends.
     const resume = frame.type === "resume";
     const waitMs = resume
       ? this.#takeToken(`resume:${me.userId}`, CHAT_LIMITS.resumeBurst, 1000 / CHAT_LIMITS.resumeEveryMs)
       : this.#takeToken(`chatter:${me.userId}`, CHAT_LIMITS.chatterBurst, CHAT_LIMITS.chatterPerSecond);
     if (waitMs > 0) {
-      return this.#fail(ws, "frame.rate_limited", `Too many ${frame.type} frames`, { retryAfterMs: waitMs });
+      return this.#fail(peer, "frame.rate_limited", `Too many ${frame.type} frames`, {
+        retryAfterMs: waitMs,
+      });
     }
-    if (frame.type === "read") return this.#onRead(ws, me, frame.seq);
+    if (frame.type === "read") return this.#onRead(peer, frame.seq);
     if (frame.type === "typing") return this.#onTyping(me);
-    return this.#onResume(ws, frame.afterSeq);
+    return this.#onResume(peer, frame.afterSeq);
   }
 
-  #onSend(ws: WebSocket, me: Attachment, frame: Extract<ClientFrame, { type: "send" }>) {
+  #onSend(peer: Peer, frame: Extract<ClientFrame, { type: "send" }>) {
+    const { me } = peer;
     const { clientMsgId } = frame;
     const text = cleanText(frame.text);
-    if (!text) return this.#fail(ws, "message.empty", "The message is empty", { clientMsgId });
+    if (!text) return this.#fail(peer, "message.empty", "The message is empty", { clientMsgId });
     if (codePoints(text) > CHAT_LIMITS.maxTextChars) {
       return this.#fail(
-        ws,
+        peer,
         "message.too_long",
         `Messages are at most ${CHAT_LIMITS.maxTextChars} characters`,
         {
@@ -235,10 +336,14 @@ export class ChatRoom extends DurableObject<Env> {
     }
     // A retry is answered before the rate limit: it costs nothing, and the client is owed its ack.
     const seq = this.#store.sentSeq(me.userId, clientMsgId);
-    if (seq !== undefined) return this.#send(ws, { type: "ack", clientMsgId, seq });
-    const waitMs = this.#takeToken(`send:${me.userId}`, CHAT_LIMITS.sendBurst, CHAT_LIMITS.sendPerSecond);
+    if (seq !== undefined) return peer.reply({ type: "ack", clientMsgId, seq });
+    const waitMs = this.#takeToken(
+      `send:${me.userId}`,
+      Number(this.env.CHAT_SEND_BURST) || CHAT_LIMITS.sendBurst,
+      Number(this.env.CHAT_SEND_PER_SECOND) || CHAT_LIMITS.sendPerSecond,
+    );
     if (waitMs > 0) {
-      return this.#fail(ws, "message.rate_limited", "You are sending too fast", {
+      return this.#fail(peer, "message.rate_limited", "You are sending too fast", {
         clientMsgId,
         retryAfterMs: waitMs,
       });
@@ -247,7 +352,7 @@ export class ChatRoom extends DurableObject<Env> {
     // as refusals: a muted or slowed member is never disconnected for trying.
     const held = this.#heldBack(me, Date.now());
     if (held) {
-      return this.#send(ws, {
+      return peer.reply({
         type: "error",
         code: held.code,
         message: held.message,
@@ -258,7 +363,8 @@ export class ChatRoom extends DurableObject<Env> {
     // One transaction: the next seq, the buffer and dedupe rows, and the outbox row. The runtime's
     // output gate holds the ack until that write is durable, so an acked message is never lost.
     const message = this.#store.append(me, text, clientMsgId, Date.now());
-    this.#send(ws, { type: "ack", clientMsgId, seq: message.seq });
+    this.#accepted++;
+    peer.reply({ type: "ack", clientMsgId, seq: message.seq });
     this.#broadcast({ type: "message", ...message });
     // The alarm takes it on to Kafka soon, and the room summary to MySQL within a second, off the
     // sender's path.
@@ -296,15 +402,15 @@ export class ChatRoom extends DurableObject<Env> {
   /**
    * The room's one alarm serves two duties, each saying when it wants to run again: the debounced
    * write-through to MySQL/Redis (cursors, summary, unread events) and the outbox drain to Kafka
-   * (with its own backoff). Neither waits for the other (#startUpkeep).
+   * (with its own backoff). Neither waits for the other (#upkeepOnce).
    */
   override async alarm(): Promise<void> {
     this.#alarmAt = undefined;
     this.#alarmKnown = true;
     // A drain-only wake leaves a write-through that is not due yet for its own time (after an
     // eviction the due time is unknown: flush now).
-    this.#startUpkeep();
-    const drainAt = await this.#drain();
+    void this.#upkeep.run();
+    const drainAt = await this.#drain.run();
     if (drainAt !== undefined) this.#wakeBy(drainAt);
   }
 
@@ -316,17 +422,19 @@ export class ChatRoom extends DurableObject<Env> {
    * round with a known write-through runs, so an eviction mid-round still brings the room back to
    * finish it (a sweep cut short is redone by the next wake of the room).
    */
-  #startUpkeep() {
-    if (this.#upkeep) {
-      this.#upkeepMissed = true;
-      return;
-    }
+  #upkeepOnce(): Promise<void> {
     const flushDue = this.#flushAt === undefined || this.#flushAt <= Date.now();
     const flushing = flushDue ? this.#flush() : Promise.resolve(this.#flushAt);
     // Only for a known write-through: that fallback's own round then finds nothing due and sets none.
     if (flushDue && this.#flushAt !== undefined) this.#wakeBy(Date.now() + FLUSH_RETRY_MS);
     if (flushDue) this.#flushAt = undefined;
-    this.#upkeep = Promise.all([flushing, this.#sweep()])
+    const sweeping = this.#sockets.sweep(
+      this.env,
+      this.#store.state()?.festivalId,
+      (sockets, close) => this.#close(sockets, close),
+      FLUSH_RETRY_MS,
+    );
+    return Promise.all([flushing, sweeping])
       .then(([flushAt, sweepAt]) => {
         const next = Math.min(flushAt ?? Infinity, sweepAt ?? Infinity);
         if (next !== Infinity) this.#wakeBy(next);
@@ -337,75 +445,14 @@ export class ChatRoom extends DurableObject<Env> {
           room: this.#store.state()?.festivalId,
         });
         this.#wakeBy(Date.now() + FLUSH_RETRY_MS);
-      })
-      .finally(() => {
-        this.#upkeep = undefined;
-        // An alarm that came while this round ran skipped its upkeep: run it now.
-        if (this.#upkeepMissed) {
-          this.#upkeepMissed = false;
-          this.#wakeBy(Date.now());
-        }
       });
   }
 
   /**
-   * Closes the sockets whose token expired and re-checks in MySQL the users whose membership was
-   * last confirmed RECHECK_MS ago (a leave the Worker could not tell the room). Returns when it is
-   * next due; none while no socket is open, so an empty room sleeps.
+   * One drain at a time (#drain): two overlapping ones (an alarm run by hand in tests, or a retried
+   * alarm while the previous still awaits Kafka) would both send the same unproduced rows. The
+   * consumer makes a duplicate harmless, but there is no reason to make one.
    */
-  async #sweep(): Promise<number | undefined> {
-    const now = Date.now();
-    const expired: WebSocket[] = [];
-    const due: WebSocket[] = [];
-    let next = Infinity;
-    for (const ws of this.ctx.getWebSockets()) {
-      const att = ws.deserializeAttachment() as Attachment | null;
-      if (!att || att.closing) continue;
-      // A socket accepted by an older version carries neither time: it is treated as new here.
-      const exp = att.exp ?? now + LEGACY_TOKEN_MS;
-      const recheckAt = (att.checkedAt ?? now) + RECHECK_MS;
-      if (exp <= now) expired.push(ws);
-      else if (recheckAt <= now) due.push(ws);
-      else next = Math.min(next, exp, recheckAt);
-    }
-    this.#close(expired, CLOSE.tokenExpired);
-    const festivalId = this.#store.state()?.festivalId;
-    if (due.length && festivalId !== undefined) {
-      const ids = [...new Set(due.map((ws) => (ws.deserializeAttachment() as Attachment).userId))];
-      try {
-        const allowed = await stillAllowed(getServices(this.env), festivalId, ids);
-        const checkedAt = Date.now();
-        const left: WebSocket[] = [];
-        for (const ws of due) {
-          const att = ws.deserializeAttachment() as Attachment | null;
-          if (!att || att.closing) continue;
-          if (!allowed.has(att.userId)) left.push(ws);
-          else {
-            ws.serializeAttachment({ ...att, checkedAt });
-            next = Math.min(next, att.exp ?? Infinity, checkedAt + RECHECK_MS);
-          }
-        }
-        this.#close(left, CLOSE.left);
-      } catch (error) {
-        this.#log.warn("chat room: membership re-check failed; retrying", { error, room: festivalId });
-        next = Math.min(next, now + FLUSH_RETRY_MS);
-      }
-    }
-    return next === Infinity ? undefined : next + SWEEP_SLACK_MS;
-  }
-
-  /**
-   * One drain at a time: two overlapping ones (an alarm run by hand in tests, or a retried alarm
-   * while the previous still awaits Kafka) would both send the same unproduced rows. The consumer
-   * makes a duplicate harmless, but there is no reason to make one.
-   */
-  #drain(): Promise<number | undefined> {
-    this.#draining ??= this.#drainOnce().finally(() => {
-      this.#draining = undefined;
-    });
-    return this.#draining;
-  }
-
   async #drainOnce(): Promise<number | undefined> {
     this.#kafka ??= createKafkaLog(kafkaConfig(this.env));
     const room = this.#store.state()?.festivalId;
@@ -471,9 +518,10 @@ export class ChatRoom extends DurableObject<Env> {
 
   // The other frames: read cursors, typing, resume.
 
-  #onRead(ws: WebSocket, me: Attachment, seq: number) {
-    if (seq > this.#store.lastSeq()) return this.#fail(ws, "read.invalid_seq", "No message has this seq yet");
-    if (this.#store.advanceRead(me.userId, seq)) this.#flushBy(Date.now() + FLUSH_DELAY_MS);
+  #onRead(peer: Peer, seq: number) {
+    if (seq > this.#store.lastSeq())
+      return this.#fail(peer, "read.invalid_seq", "No message has this seq yet");
+    if (this.#store.advanceRead(peer.me.userId, seq)) this.#flushBy(Date.now() + FLUSH_DELAY_MS);
   }
 
   #onTyping(me: Attachment) {
@@ -483,18 +531,18 @@ export class ChatRoom extends DurableObject<Env> {
     this.#broadcast({ type: "typing", userId: me.userId }, me.userId);
   }
 
-  #onResume(ws: WebSocket, afterSeq: number) {
+  #onResume(peer: Peer, afterSeq: number) {
     if (afterSeq > this.#store.lastSeq())
-      return this.#fail(ws, "resume.invalid_seq", "No message has this seq yet");
+      return this.#fail(peer, "resume.invalid_seq", "No message has this seq yet");
     const missed = this.#replay(afterSeq);
     if (!missed) {
       return this.#fail(
-        ws,
+        peer,
         "resume.too_old",
         "The gap is too old or too long to replay; load it from the history",
       );
     }
-    for (const message of missed) this.#send(ws, { type: "message", ...message });
+    for (const message of missed) peer.reply({ type: "message", ...message });
   }
 
   /** Token bucket per key; returns 0 when a token was taken, else the wait for the next one. */
@@ -541,49 +589,64 @@ export class ChatRoom extends DurableObject<Env> {
 
   #gone(userId: number, jti: string, reason: GoneReason, close: Close) {
     this.#store.recordGone(userId, jti, reason, Date.now());
-    const sockets = this.#socketsOf(userId).filter(
-      (ws) => !jti || (ws.deserializeAttachment() as Attachment).jti === jti,
-    );
+    const sockets = this.#sockets.of(userId).filter((ws) => !jti || attachmentOf(ws)?.jti === jti);
     this.#close(sockets, close);
+    this.#closeRemote(userId, close, jti || undefined);
   }
 
-  /** RPC from the unread-push job: which of these users have a socket open here now. */
+  /** The user's sockets on shards close too; each shard tells `detached` what it closed. */
+  #closeRemote(userId: number, close: Close, jti?: string) {
+    const shards = this.#shards.shardsOf(userId);
+    if (shards.length) this.#shards.send({ close, userId, ...(jti ? { jti } : {}) }, shards);
+  }
+
+  /** RPC from the unread-push job: which of these users have a socket open in the room now. */
   async onlineAmong(userIds: number[]): Promise<number[]> {
     const online = new Set(this.#online().map((u) => u.userId));
     return userIds.filter((id) => online.has(id));
   }
 
   /** Server-side close: presence `left` goes out once for each user who has no socket left. */
-  #close(sockets: WebSocket[], { code, reason }: Close) {
-    const users = new Map<number, string>();
-    for (const ws of sockets) {
-      const att = ws.deserializeAttachment() as Attachment | null;
-      if (!att || att.closing) continue;
-      ws.serializeAttachment({ ...att, closing: true });
-      users.set(att.userId, att.nickname);
-      try {
-        ws.close(code, reason);
-      } catch {
-        // Already closed.
-      }
-    }
-    for (const [userId, nickname] of users) {
-      if (this.#socketsOf(userId).length === 0) {
-        this.#broadcast({ type: "presence", event: "left", userId, nickname }, userId);
-      }
-    }
+  #close(sockets: WebSocket[], close: Close) {
+    for (const [userId, { nickname }] of this.#sockets.close(sockets, close))
+      this.#leftIfLast(userId, nickname);
   }
 
   #departed(ws: WebSocket) {
-    const me = ws.deserializeAttachment() as Attachment | null;
-    if (!me || me.closing) return;
-    ws.serializeAttachment({ ...me, closing: true });
-    if (this.#socketsOf(me.userId).length === 0) {
-      this.#broadcast(
-        { type: "presence", event: "left", userId: me.userId, nickname: me.nickname },
-        me.userId,
-      );
+    const me = this.#sockets.departed(ws);
+    if (me) this.#leftIfLast(me.userId, me.nickname);
+  }
+
+  #leftIfLast(userId: number, nickname: string) {
+    if (this.#socketCount(userId) === 0) {
+      this.#broadcast({ type: "presence", event: "left", userId, nickname }, userId);
     }
+  }
+
+  /** RPC from a shard: `count` of the user's sockets there closed (by the client or the server). */
+  async detached(shard: number, userId: number, nickname: string, count: number): Promise<void> {
+    this.#shards.removed(shard, userId, count);
+    this.#leftIfLast(userId, nickname);
+  }
+
+  /**
+   * RPC from a shard's sweep: every socket it holds, per user. The room's table drifts when a shard
+   * lost sockets without telling (a restart of the shard closes them without close events).
+   */
+  async roster(shard: number, users: { userId: number; nickname: string; sockets: number }[]): Promise<void> {
+    for (const gone of this.#shards.replace(shard, users)) this.#leftIfLast(gone.userId, gone.nickname);
+  }
+
+  /** RPC from the admin route: where the room's sockets are and what a message costs each object. */
+  async fanout(): Promise<RoomFanout> {
+    return {
+      roomSockets: this.ctx.getWebSockets().length,
+      shards: this.#shards.perShard(),
+      messagesAccepted: this.#accepted,
+      socketFramesSent: this.#sockets.framesSent,
+      shardCalls: this.#shards.calls,
+      shardFramesDropped: this.#shards.dropped,
+    };
   }
 
   /** RPC from the history endpoint: the part of the history that DynamoDB may not have yet. */
@@ -645,7 +708,10 @@ export class ChatRoom extends DurableObject<Env> {
       targetUserId: userId,
       detail: until === null ? "indefinite" : new Date(until).toISOString(),
     });
-    if (kind === "ban") this.#close(this.#socketsOf(userId), CLOSE.banned);
+    if (kind === "ban") {
+      this.#close(this.#sockets.of(userId), CLOSE.banned);
+      this.#closeRemote(userId, CLOSE.banned);
+    }
   }
 
   async liftSanction(userId: number, kind: Sanction, actorId: number): Promise<void> {
@@ -702,53 +768,40 @@ export class ChatRoom extends DurableObject<Env> {
     });
   }
 
-  /** Open sockets of a user, not counting those being closed. */
-  #socketsOf(userId: number): WebSocket[] {
-    return this.ctx
-      .getWebSockets(userTag(userId))
-      .filter((ws) => !(ws.deserializeAttachment() as Attachment | null)?.closing);
+  /** Open sockets of a user in the whole room: here and on shards. */
+  #socketCount(userId: number): number {
+    return this.#sockets.of(userId).length + this.#shards.socketsOf(userId);
   }
 
   #online(): OnlineUser[] {
     const seen = new Map<number, OnlineUser>();
-    for (const ws of this.ctx.getWebSockets()) {
-      const att = ws.deserializeAttachment() as Attachment | null;
-      if (att && !att.closing) seen.set(att.userId, { userId: att.userId, nickname: att.nickname });
-    }
+    for (const u of [...this.#shards.online(), ...this.#sockets.online()]) seen.set(u.userId, u);
     return [...seen.values()];
   }
 
+  /** To every socket of the room but the given user's: those here, and each shard once for its own. */
   #broadcast(frame: ServerFrame, exceptUserId?: number) {
     const data = JSON.stringify(frame);
-    for (const ws of this.ctx.getWebSockets()) {
-      const att = ws.deserializeAttachment() as Attachment | null;
-      if (!att || att.closing || att.userId === exceptUserId) continue;
-      try {
-        ws.send(data);
-      } catch {
-        // A socket that is going away; its close event tidies up.
-      }
-    }
+    this.#sockets.broadcast(data, exceptUserId);
+    this.#shards.send({
+      frame: data,
+      ...(exceptUserId !== undefined ? { exceptUserId } : {}),
+      ...(frame.type === "message" ? { seq: frame.seq } : {}),
+    });
   }
 
-  #send(ws: WebSocket, frame: ServerFrame) {
-    try {
-      ws.send(JSON.stringify(frame));
-    } catch {
-      // Closed meanwhile.
-    }
+  #reply(ws: WebSocket, frame: ServerFrame) {
+    this.#sockets.write(ws, JSON.stringify(frame));
   }
 
+  /** Answers a frame with an error; the socket's holder counts it toward CHAT_LIMITS.refusalsBeforeClose. */
   #fail(
-    ws: WebSocket,
+    peer: Peer,
     code: ChatErrorCode,
     message: string,
     extra: { clientMsgId?: string; retryAfterMs?: number; until?: string } = {},
   ) {
-    this.#send(ws, { type: "error", code, message, ...extra });
-    // A client that ignores its errors (retryAfterMs) and keeps sending is not a client we serve.
-    const refusals = (this.#refusals.get(ws) ?? 0) + 1;
-    this.#refusals.set(ws, refusals);
-    if (refusals >= CHAT_LIMITS.refusalsBeforeClose) this.#close([ws], CLOSE.abuse);
+    peer.reply({ type: "error", code, message, ...extra });
+    peer.refused();
   }
 }

@@ -25,6 +25,8 @@ export default async function setup(project: TestProject) {
     // A room that tests can fill (test/worker/chat.limits.test.ts); the most any other chat test opens
     // at once is 60 (chat.history.test.ts).
     CHAT_MAX_SOCKETS_PER_ROOM: "64",
+    // The "worker-shards" project: a room holds one socket itself, then spreads over shards of two.
+    ...(project.name === "worker-shards" ? { CHAT_ROOM_SOCKETS: "1", CHAT_SHARD_SOCKETS: "2" } : {}),
   });
   project.provide("controlUrl", control.url);
 

@@ -2,6 +2,7 @@ import { createApp } from "./api/app";
 import { runScheduled } from "./jobs";
 
 export { ChatRoom } from "../durable-objects/chat-room";
+export { ChatShard } from "../durable-objects/chat-room/shard";
 
 const app = createApp();
 

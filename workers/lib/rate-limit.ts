@@ -7,8 +7,10 @@ import type { Services } from "./services";
 /**
  * Request limits on the Redis already in the stack, through @upstash/ratelimit (sliding windows in
  * one Lua script per check, so parallel requests cannot all pass a read-then-count). Keys live
- * under `s.key("ratelimit", name, …)`, so deployments and test runs sharing a Redis never share
- * counters. Route middleware on top of this: workers/api/middleware/rate-limit.ts.
+ * under `limitKey(name, …)`, so deployments and test runs sharing a Redis never share counters.
+ * Route middleware on top of this: workers/api/middleware/rate-limit.ts. The password throttle
+ * (workers/api/auth/throttle.ts) counts with a script of its own, the library having no doubling
+ * lockout, but takes its keys, its seconds and its 429 from here.
  */
 export interface LimitPolicy {
   /** Names the counter (Redis key part) and the log lines; one name per thing limited. */
@@ -34,6 +36,15 @@ export interface LimitResult {
   degraded: boolean;
 }
 
+/**
+ * Every limit's Redis keys, by the limit's name: one namespace for all counters, per deployment
+ * (`s.key`'s prefix). Names are unique across limits, so no two share a counter.
+ */
+export const limitKey = (s: Services, name: string, ...parts: string[]) => s.key("ratelimit", name, ...parts);
+
+/** A wait in ms as the whole seconds of `Retry-After`: rounded up, and never 0 (that says "now"). */
+export const waitSeconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+
 /** What a limited route answers, for `errorResponses(...RATE_LIMIT_ERRORS)`. */
 export const RATE_LIMIT_ERRORS = [[429, "rate.limited"]] as const;
 
@@ -57,7 +68,7 @@ function limiterFor(s: Services, p: LimitPolicy): Ratelimit {
     limiter = new Ratelimit({
       redis: s.redis,
       limiter: Ratelimit.slidingWindow(p.limit, p.window),
-      prefix: s.key("ratelimit", p.name),
+      prefix: limitKey(s, p.name),
       // The isolate remembers who is blocked until their window resets: a client hammering past its
       // limit costs no Redis call at all.
       ephemeralCache: new Map(),
@@ -85,7 +96,7 @@ export async function consume(
     if (res.reason !== "timeout") {
       return {
         allowed: res.success,
-        retryAfterSeconds: Math.max(1, Math.ceil((res.reset - Date.now()) / 1000)),
+        retryAfterSeconds: waitSeconds(res.reset - Date.now()),
         limit: res.limit,
         remaining: res.remaining,
         degraded: false,
@@ -106,12 +117,26 @@ export async function consume(
   };
 }
 
-export function tooManyRequests(policy: LimitPolicy, retryAfterSeconds: number): AppError {
-  return new AppError(429, "rate.limited", "Too many requests; retry after the time in Retry-After", {
-    details: { limit: policy.name, retryAfterSeconds },
-    headers: { "Retry-After": String(retryAfterSeconds) },
+/**
+ * The 429 of every limit: its code and message say which limit, `Retry-After` and
+ * `details.retryAfterSeconds` say when to come back.
+ */
+export function refusal(
+  code: string,
+  message: string,
+  seconds: number,
+  details: Record<string, unknown> = {},
+): AppError {
+  return new AppError(429, code, message, {
+    details: { ...details, retryAfterSeconds: seconds },
+    headers: { "Retry-After": String(seconds) },
   });
 }
+
+export const tooManyRequests = (policy: LimitPolicy, seconds: number): AppError =>
+  refusal("rate.limited", "Too many requests; retry after the time in Retry-After", seconds, {
+    limit: policy.name,
+  });
 
 /** Counts and throws: 429 over the limit, 503 when Redis is down and the policy is "closed". */
 export async function enforce(
@@ -125,7 +150,10 @@ export async function enforce(
   throw r.degraded ? redisDown() : tooManyRequests(policy, r.retryAfterSeconds);
 }
 
-/** A "closed" policy that could not count: the DESIGN.md dependency-down answer. */
+/**
+ * A "closed" policy that could not count: the DESIGN.md dependency-down answer, the same 503 the app's
+ * error handler gives a Redis error that reaches it (how the password throttle fails closed).
+ */
 export function redisDown(): AppError {
   return new AppError(503, "service.unavailable", "A service we depend on is unavailable; retry shortly", {
     headers: { "Retry-After": "1" },
@@ -133,8 +161,9 @@ export function redisDown(): AppError {
 }
 
 /**
- * Fixed-window counters in Redis (the login throttle's): `hit` counts an attempt and says where the
- * window stands. Kept for auth/service.ts; new limits use `consume`/`enforce` above.
+ * Fixed-window counters in Redis: `hit` counts an attempt and says where the window stands. Kept for
+ * the password throttle's per-address count (it gives an attempt back on success, which the library
+ * cannot); new limits use `consume`/`enforce` above.
  */
 export interface WindowState {
   count: number;
@@ -147,9 +176,5 @@ export async function hit(s: Services, key: string, windowMs: number): Promise<W
   p.pexpire(key, windowMs, "NX");
   p.pttl(key);
   const [count, , pttl] = (await p.exec()) as [number, number, number];
-  return { count, retryAfterSeconds: Math.max(1, Math.ceil(pttl / 1000)) };
-}
-
-export async function reset(s: Services, key: string): Promise<void> {
-  await s.redis.del(key);
+  return { count, retryAfterSeconds: waitSeconds(pttl) };
 }

@@ -7,6 +7,20 @@ import type { users } from "../../../workers/db/schema/users";
  */
 export const IDENTITY_HEADER = "x-somsom-chat-identity";
 
+/**
+ * Rooms past one object (durable-objects/chat-room/shards.ts). The Worker's connect carries
+ * PLACES_SHARDS_HEADER: "1" to say it can follow the room to a shard; the room then may answer 307
+ * with SHARD_HEADER naming the shard, and the Worker sends the same connect there, with SHARD_HEADER
+ * again. A room asked by a Worker that sends no PLACES_SHARDS_HEADER (the previous version, during a
+ * gradual deploy) holds the socket itself, up to the room's cap.
+ */
+export const PLACES_SHARDS_HEADER = "x-somsom-chat-places-shards";
+export const SHARD_HEADER = "x-somsom-chat-shard";
+
+/** The room object's name, and its shard objects' names: one set per room, numbered from 0. */
+export const roomName = (festivalId: number) => `festival:${festivalId}`;
+export const shardName = (festivalId: number, shard: number) => `festival:${festivalId}:shard:${shard}`;
+
 export interface ChatIdentity {
   festivalId: number;
   userId: number;

@@ -570,6 +570,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/admin/chat/rooms/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Where a festival room's sockets are (its object and its shards) and what a message costs each (admins) */
+    get: operations["adminChatRoomGet"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/festivals/{festivalId}/chat/messages/{seq}": {
     parameters: {
       query?: never;
@@ -1223,6 +1240,29 @@ export interface components {
           lag: number;
         }[];
       } | null;
+    };
+    ChatRoomFanout: {
+      roomId: string;
+      /** @description Sockets the room's own object holds */
+      roomSockets: number;
+      /** @description Messages the room accepted, since the object was last loaded */
+      messagesAccepted: number;
+      /** @description Frames the room's object wrote to its own sockets, since the object was last loaded */
+      socketFramesSent: number;
+      /** @description Delivery calls the room made to its shards (each carries a batch of frames), since the object was last loaded */
+      shardCalls: number;
+      /** @description Frames dropped for a shard that stayed unreachable (its clients resume), since the object was last loaded */
+      shardFramesDropped: number;
+      /** @description Shards that hold sockets; empty while the room is one object */
+      shards: {
+        shard: number;
+        /** @description Sockets the shard holds */
+        sockets: number;
+        /** @description Delivery calls this shard received, since the object was last loaded */
+        deliveries: number;
+        /** @description Frames this shard wrote to its sockets, since the object was last loaded */
+        socketFramesSent: number;
+      }[];
     };
     ChatReportPage: {
       items: components["schemas"]["ChatReport"][];
@@ -4370,6 +4410,64 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["ChatPersistence"];
+        };
+      };
+      /** @description Missing or invalid credentials. Codes: `auth.missing_token`, `auth.invalid_token` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not allowed. Codes: `auth.forbidden` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unexpected error. Codes: `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description A dependency is down or busy; retry after `Retry-After`. Codes: `service.unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  adminChatRoomGet: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: number;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The room's fan-out */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ChatRoomFanout"];
         };
       };
       /** @description Missing or invalid credentials. Codes: `auth.missing_token`, `auth.invalid_token` */

@@ -170,7 +170,11 @@ export class ChatConnection {
       }
       case "message": {
         const { type: _, ...m } = frame;
+        const had = this.lastSeq;
         this.patch({ messages: this.merge([m]), ...(m.kind === "announcement" ? { pinned: m } : {}) });
+        // A jump in seq is a frame lost on the way (a room's shard out of reach for long): the room
+        // replays the gap from its buffer, or says it is too old and the history fills it.
+        if (had && m.seq > had + 1) this.sendFrame({ type: "resume", afterSeq: had });
         this.markRead();
         break;
       }

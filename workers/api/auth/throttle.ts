@@ -1,5 +1,4 @@
-import { AppError } from "../../lib/errors";
-import { hit } from "../../lib/rate-limit";
+import { hit, limitKey, refusal, waitSeconds } from "../../lib/rate-limit";
 import type { Services } from "../../lib/services";
 
 /**
@@ -15,6 +14,11 @@ import type { Services } from "../../lib/services";
  * Attempts are counted before the password is checked and taken back on success, so parallel
  * guesses cannot all pass a read-then-count. Without `cf-connecting-ip` (only local runs and tests:
  * Cloudflare always sets it) there is no address to count per IP; the account key then uses "unknown".
+ *
+ * Keys, `Retry-After` seconds and the 429 envelope come from workers/lib/rate-limit.ts, as for every
+ * limit; only the counting is this file's (@upstash/ratelimit has no doubling lockout). Both limits
+ * fail closed (they are the protection against guessing): a Redis error is not caught here, and the
+ * app's error handler answers it with the dependency-down 503 that `redisDown()` is for the others.
  */
 export const LOGIN_LIMITS = {
   freeFailures: 5,
@@ -45,20 +49,19 @@ async function digest(text: string): Promise<string> {
   return [...new Uint8Array(d).slice(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** The limit's name in its Redis keys. */
+const LIMIT = "password";
+
 /** Emails never appear in Redis key names (they show up in `MONITOR`, slow logs and dumps). */
 export const pairKeys = async (s: Services, email: string, ip: string) => {
   const id = await digest(`${email}|${ip}`);
-  return [s.key("rl", "pw", "fail", id), s.key("rl", "pw", "lock", id)];
+  return [limitKey(s, LIMIT, "fail", id), limitKey(s, LIMIT, "lock", id)];
 };
 
-export const loginIpKey = (s: Services, ip: string) => s.key("rl", "pw", "ip", ip);
+export const loginIpKey = (s: Services, ip: string) => limitKey(s, LIMIT, "ip", ip);
 
-export function throttled(retryAfterSeconds: number) {
-  return new AppError(429, "auth.too_many_attempts", "Too many login attempts; try again later", {
-    details: { retryAfterSeconds },
-    headers: { "Retry-After": String(retryAfterSeconds) },
-  });
-}
+const throttled = (seconds: number) =>
+  refusal("auth.too_many_attempts", "Too many login attempts; try again later", seconds);
 
 export interface PasswordAttempt {
   /** The password was right: forget this pair's failures and give the IP its attempt back. */
@@ -84,7 +87,7 @@ export async function startPasswordAttempt(
       ].map(String),
     ),
   );
-  if (lockMs > 0) throw throttled(Math.ceil(lockMs / 1000));
+  if (lockMs > 0) throw throttled(waitSeconds(lockMs));
   const ipKey = ip ? loginIpKey(s, ip) : undefined;
   if (ipKey) {
     const state = await hit(s, ipKey, LOGIN_LIMITS.ipWindowMs);

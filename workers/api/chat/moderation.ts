@@ -1,4 +1,5 @@
 import { and, eq, isNull } from "drizzle-orm";
+import type { Context } from "hono";
 import {
   CHAT_LIMITS,
   type ChatMessage,
@@ -8,7 +9,7 @@ import {
 import { users } from "../../db/schema/users";
 import { AppError } from "../../lib/errors";
 import type { Services } from "../../lib/services";
-import type { AuthUser } from "../hono-env";
+import type { AuthUser, HonoEnv } from "../hono-env";
 import { chatAccess, roomStub } from "./rooms";
 import type { ChatReportPage, ChatSanction } from "./schemas";
 
@@ -94,6 +95,31 @@ export async function liftSanction(
   await roomOf(s, festivalId, actorId);
   await roomStub(festivalId).liftSanction(userId, kind, actorId);
 }
+
+// The handlers of PUT and DELETE /v1/festivals/{festivalId}/chat/{mutes,bans}/{userId}: a mute and a
+// ban differ in their contract (body limits, texts: each route's own file), not in what the handler
+// does, so the four route files register these with their kind. The route's types check the answer.
+type SanctionParams = { param: { festivalId: number; userId: number } };
+
+/** Sets (or replaces) the sanction; answers it with its end. */
+export const putSanctionHandler =
+  (kind: ChatSanction["kind"]) =>
+  async (
+    c: Context<HonoEnv, string, { out: SanctionParams & { json: { minutes?: number | undefined } } }>,
+  ) => {
+    const { festivalId, userId } = c.req.valid("param");
+    const { minutes } = c.req.valid("json");
+    const set = await sanction(c.get("services"), festivalId, c.get("user").id, { userId, kind, minutes });
+    return c.json(set, 200);
+  };
+
+/** Lifts the sanction; 204 also when none held (idempotent). */
+export const deleteSanctionHandler =
+  (kind: ChatSanction["kind"]) => async (c: Context<HonoEnv, string, { out: SanctionParams }>) => {
+    const { festivalId, userId } = c.req.valid("param");
+    await liftSanction(c.get("services"), festivalId, c.get("user").id, userId, kind);
+    return c.body(null, 204);
+  };
 
 export async function setSlowMode(s: Services, festivalId: number, actorId: number, seconds: number) {
   await roomOf(s, festivalId, actorId);

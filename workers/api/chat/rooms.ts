@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { ChatRoom } from "../../../durable-objects/chat-room";
+import { roomName, shardName } from "../../../durable-objects/chat-room/contract/identity";
 import { chatMembers, chatRooms } from "../../db/schema/chat";
 import { festivals } from "../../db/schema/festivals";
 import { users } from "../../db/schema/users";
@@ -20,7 +21,11 @@ export const roomIdOf = (festivalId: number) => String(festivalId);
 export function roomStub(festivalId: number, ns: Env["CHAT_ROOM"] = env.CHAT_ROOM) {
   // wrangler types cannot name the class across folders, so the namespace is typed here, once.
   const rooms = ns as DurableObjectNamespace<ChatRoom>;
-  return rooms.get(rooms.idFromName(`festival:${festivalId}`));
+  return rooms.get(rooms.idFromName(roomName(festivalId)));
+}
+
+export function shardStub(festivalId: number, shard: number, ns: Env["CHAT_SHARD"] = env.CHAT_SHARD) {
+  return ns.get(ns.idFromName(shardName(festivalId, shard)));
 }
 
 const roomNotFound = () => new AppError(404, "chat.room_not_found", "This festival has no chat room");

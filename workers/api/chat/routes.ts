@@ -1,5 +1,6 @@
 import type { App } from "../router";
 import { registerV1AdminChatPersistenceGet } from "./v1_admin_chat_persistence_get";
+import { registerV1AdminChatRoomsGet } from "./v1_admin_chat_rooms_get";
 import { registerV1FestivalsChatAnnouncementsPost } from "./v1_festivals_chat_announcements_post";
 import { registerV1FestivalsChatBansDelete } from "./v1_festivals_chat_bans_delete";
 import { registerV1FestivalsChatBansPut } from "./v1_festivals_chat_bans_put";
@@ -24,6 +25,7 @@ export function registerChatRoutes(app: App) {
   registerV1MeChatRoomsGet(app);
   registerV1FestivalsMessagesGet(app);
   registerV1AdminChatPersistenceGet(app);
+  registerV1AdminChatRoomsGet(app);
   registerV1FestivalsChatMessagesDelete(app);
   registerV1FestivalsChatMessagesReportsPost(app);
   registerV1FestivalsChatReportsGet(app);

@@ -33,6 +33,23 @@ export const ChatMessagePageSchema = z
 
 export type ChatMessagePage = z.infer<typeof ChatMessagePageSchema>;
 
+/**
+ * The query of a keyset page read newest first (message history, reports): `before` is the previous
+ * page's nextCursor, omitted for the newest page. The routes differ only in what a cursor counts (a
+ * message seq, a report id), so only its example is theirs.
+ */
+export const beforePageQuery = (cursor: { example: number }) =>
+  z.object({
+    before: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(Number.MAX_SAFE_INTEGER)
+      .optional()
+      .openapi({ param: { in: "query" }, example: cursor.example }),
+    limit: z.coerce.number().int().min(1).max(100).default(50),
+  });
+
 export const ChatReportSchema = z
   .object({
     id: z.number().int(),

@@ -3,7 +3,7 @@ import { errorResponses } from "../../lib/errors";
 import { IdParamSchema } from "../../lib/schemas";
 import { AUTH_ERRORS, requireAuth, requireFestivalStaff, STAFF_ERRORS } from "../middleware/auth";
 import type { App } from "../router";
-import { liftSanction } from "./moderation";
+import { deleteSanctionHandler } from "./moderation";
 
 const route = createRoute({
   method: "delete",
@@ -21,9 +21,5 @@ const route = createRoute({
 });
 
 export function registerV1FestivalsChatBansDelete(app: App) {
-  app.openapi(route, async (c) => {
-    const { festivalId, userId } = c.req.valid("param");
-    await liftSanction(c.get("services"), festivalId, c.get("user").id, userId, "ban");
-    return c.body(null, 204);
-  });
+  app.openapi(route, deleteSanctionHandler("ban"));
 }

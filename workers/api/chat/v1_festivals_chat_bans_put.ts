@@ -3,7 +3,7 @@ import { errorResponses } from "../../lib/errors";
 import { IdParamSchema } from "../../lib/schemas";
 import { AUTH_ERRORS, requireAuth, requireFestivalStaff, STAFF_ERRORS } from "../middleware/auth";
 import type { App } from "../router";
-import { sanction } from "./moderation";
+import { putSanctionHandler } from "./moderation";
 import { ChatSanctionSchema } from "./schemas";
 
 const BanRequestSchema = z
@@ -44,14 +44,5 @@ const route = createRoute({
 });
 
 export function registerV1FestivalsChatBansPut(app: App) {
-  app.openapi(route, async (c) => {
-    const { festivalId, userId } = c.req.valid("param");
-    const { minutes } = c.req.valid("json");
-    const banned = await sanction(c.get("services"), festivalId, c.get("user").id, {
-      userId,
-      kind: "ban",
-      minutes,
-    });
-    return c.json(banned, 200);
-  });
+  app.openapi(route, putSanctionHandler("ban"));
 }

@@ -1,6 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { encodeIdentity, IDENTITY_HEADER } from "../../../durable-objects/chat-room/contract/identity";
+import {
+  encodeIdentity,
+  IDENTITY_HEADER,
+  PLACES_SHARDS_HEADER,
+  SHARD_HEADER,
+} from "../../../durable-objects/chat-room/contract/identity";
 import {
   BEARER_PROTOCOL_PREFIX,
   CHAT_PROTOCOL,
@@ -11,7 +16,7 @@ import { enforce, type LimitPolicy } from "../../lib/rate-limit";
 import { IdParamSchema } from "../../lib/schemas";
 import { authenticate, bearerToken } from "../middleware/auth";
 import type { App } from "../router";
-import { chatAccess, noteAdminVisit, roomStub } from "./rooms";
+import { chatAccess, noteAdminVisit, roomStub, shardStub } from "./rooms";
 
 /**
  * Upgrades per user, counted before the membership query: a reconnect loop costs one Redis call,
@@ -96,9 +101,20 @@ export function registerV1FestivalsChatGet(app: App) {
       ...c.req.valid("query"),
       ...(offered.length ? { protocol: CHAT_PROTOCOL } : {}),
     });
-    const res = await roomStub(festivalId, c.env.CHAT_ROOM).fetch("https://chat-room.internal/connect", {
-      headers: { upgrade: "websocket", [IDENTITY_HEADER]: identity },
+    const headers = { upgrade: "websocket", [IDENTITY_HEADER]: identity };
+    let res = await roomStub(festivalId, c.env.CHAT_ROOM).fetch("https://chat-room.internal/connect", {
+      headers: { ...headers, [PLACES_SHARDS_HEADER]: "1" },
     });
+    // A large room holds this socket on one of its shards: the same connect goes there.
+    const shard = res.status === 307 ? res.headers.get(SHARD_HEADER) : null;
+    if (shard !== null) {
+      res = await shardStub(festivalId, Number(shard), c.env.CHAT_SHARD).fetch(
+        "https://chat-shard.internal/connect",
+        {
+          headers: { ...headers, [SHARD_HEADER]: shard },
+        },
+      );
+    }
     if (res.status === 101) return res;
     // The room refused (caps, a leave or logout that raced this check): same envelope as any error.
     const refusal = (await res.json().catch(() => ({}))) as { code?: string; message?: string };

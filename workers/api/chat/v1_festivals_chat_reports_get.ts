@@ -4,19 +4,10 @@ import { IdParamSchema } from "../../lib/schemas";
 import { AUTH_ERRORS, requireAuth, requireFestivalStaff, STAFF_ERRORS } from "../middleware/auth";
 import type { App } from "../router";
 import { listReports } from "./moderation";
-import { ChatReportPageSchema } from "./schemas";
+import { beforePageQuery, ChatReportPageSchema } from "./schemas";
 
-const QuerySchema = z.object({
-  /** The previous page's nextCursor. */
-  before: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(Number.MAX_SAFE_INTEGER)
-    .optional()
-    .openapi({ param: { in: "query" }, example: 12 }),
-  limit: z.coerce.number().int().min(1).max(100).default(50),
-});
+/** `before`: the previous page's nextCursor (a report id). */
+const QuerySchema = beforePageQuery({ example: 12 });
 
 export type V1FestivalsChatReportsGetResponse = z.infer<typeof ChatReportPageSchema>;
 

@@ -3,22 +3,12 @@ import { AppError, errorResponses } from "../../lib/errors";
 import { IdParamSchema } from "../../lib/schemas";
 import { AUTH_ERRORS, requireAuth } from "../middleware/auth";
 import type { App } from "../router";
-
 import { readHistory } from "./history";
 import { chatAccess } from "./rooms";
-import { ChatMessagePageSchema } from "./schemas";
+import { beforePageQuery, ChatMessagePageSchema } from "./schemas";
 
-const QuerySchema = z.object({
-  /** Messages with a smaller seq; omitted = the newest. The previous page's nextCursor. */
-  before: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(Number.MAX_SAFE_INTEGER)
-    .optional()
-    .openapi({ param: { in: "query" }, example: 951 }),
-  limit: z.coerce.number().int().min(1).max(100).default(50),
-});
+/** `before`: messages with a smaller seq; omitted = the newest. The previous page's nextCursor. */
+const QuerySchema = beforePageQuery({ example: 951 });
 
 export type V1FestivalsMessagesGetQuery = z.input<typeof QuerySchema>;
 export type V1FestivalsMessagesGetResponse = z.infer<typeof ChatMessagePageSchema>;
