@@ -4,7 +4,10 @@ import { type BenchEnv, startBenchEnv } from "./harness.ts";
  * `npm run bench -- <name> [...]`: runs the named benchmarks (all when none is named) and writes each
  * one's section of docs/benchmarks.md. Each gets a fresh private stack and `wrangler dev` pair.
  */
-export const BENCHES: Record<string, () => Promise<{ run(env: BenchEnv): Promise<void> }>> = {
+export const BENCHES: Record<
+  string,
+  () => Promise<{ run(env: BenchEnv): Promise<void>; vars?: Record<string, string> }>
+> = {
   festivals: () => import("./festivals.ts"),
   reservations: () => import("./reservations.ts"),
   chat: () => import("./chat.ts"),
@@ -22,7 +25,7 @@ for (const name of chosen) {
   }
   console.log(`== bench ${name}`);
   const bench = await load();
-  const env = await startBenchEnv();
+  const env = await startBenchEnv(bench.vars);
   try {
     await bench.run(env);
   } finally {

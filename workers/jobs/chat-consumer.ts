@@ -141,6 +141,7 @@ export async function runChatConsumer(
     const waitMs = Math.min(opts.pollWaitMs ?? POLL_WAIT_MS, deadline - Date.now() - reserveMs);
     if (waitMs < MIN_POLL_MS) return stop("budget");
     if (lease.lost) return stop("lease-lost");
+    await instances.retryDrops();
     let records: KafkaRecord[];
     try {
       records = await consumer.poll(waitMs);
@@ -148,6 +149,21 @@ export async function runChatConsumer(
     } catch (error) {
       kafkaFailures += 1;
       log.warn("chat consumer: Kafka poll failed", { error, failures: kafkaFailures });
+      // A poll whose answer was lost (our deadline passed, the connection dropped) may still have
+      // moved the instance's fetch position past records this run never saw: polling on with it
+      // would skip them, the next commit would pass them, and the rooms would drop their copies
+      // (seen on a loaded machine: a message in Kafka never reached DynamoDB). A new instance
+      // starts at the committed offsets instead; the old one is removed now or, failing that, on
+      // a later pass (while it lives it holds its share of the partitions).
+      const ref = consumer.ref ?? lastRef;
+      await consumer.close().then(
+        () => instances.forget(ref),
+        async () => {
+          instances.dropLater(ref);
+          await instances.remember(ref);
+        },
+      );
+      lastRef = undefined;
       if (!(await pause(backoffMs(kafkaFailures), deadline))) return stop("kafka-down");
       continue;
     }
@@ -290,6 +306,28 @@ class RunInstances {
   async forget(ref: string | undefined) {
     if (!ref) return;
     await this.#s.redis.hdel(this.#key, ref).catch(() => {});
+  }
+
+  /** Instances this run gave up on but could not remove yet (still recorded, for the next run too). */
+  readonly #toDrop = new Set<string>();
+
+  dropLater(ref: string | undefined) {
+    if (ref) this.#toDrop.add(ref);
+  }
+
+  /** At once, so a hung proxy costs one call's timeout per pass however many are waiting. */
+  async retryDrops() {
+    await Promise.all(
+      [...this.#toDrop].map(async (ref) => {
+        try {
+          await this.#s.kafka.dropConsumer(ref);
+          this.#toDrop.delete(ref);
+          await this.forget(ref);
+        } catch {
+          // Kafka still unreachable: the next pass (or the next run's dropLeftovers) tries again.
+        }
+      }),
+    );
   }
 
   /** Called with the lease held: every instance recorded so far belongs to a run that no longer drains. */

@@ -56,16 +56,20 @@ export function createUpstashKafka(cfg: KafkaConfig): KafkaLog {
     },
     consumer: ({ group, instanceId, topic }) => {
       let polled = false;
+      // After close() the next poll uses a new name: the old instance may have outlived a failed
+      // delete with a fetch position past records the caller never received (a lost answer).
+      let generation = 0;
+      const name = () => (generation ? `${instanceId}-${generation}` : instanceId);
       return {
         get ref() {
-          return polled ? `${group}/${instanceId}` : undefined;
+          return polled ? `${group}/${name()}` : undefined;
         },
         // Upstash creates the instance on its first consume (and again after it was removed).
         async poll(waitMs) {
           polled = true;
           return (
             (await call<KafkaRecord[]>(
-              ["consume", group, instanceId],
+              ["consume", group, name()],
               { topic, timeout: waitMs },
               waitMs + POLL_SLACK_MS,
               { "Kafka-Enable-Auto-Commit": "false", "Kafka-Auto-Offset-Reset": "earliest" },
@@ -75,10 +79,13 @@ export function createUpstashKafka(cfg: KafkaConfig): KafkaLog {
         // Upstash commits name the next offset to read, per partition.
         async commit(records) {
           const offsets = nextOffsets(records);
-          if (offsets.length) await call(["commit", group, instanceId], offsets, CALL_TIMEOUT_MS);
+          if (offsets.length) await call(["commit", group, name()], offsets, CALL_TIMEOUT_MS);
         },
         async close() {
-          await drop(group, instanceId);
+          const at = name();
+          generation += 1;
+          polled = false;
+          await drop(group, at);
         },
       };
     },
