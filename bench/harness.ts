@@ -21,23 +21,30 @@ export interface BenchEnv {
   jwtSecret: string;
   /** Another baseline Worker (its wrangler config, e.g. bench/broadcast/wrangler.toml) on its own wrangler dev, stopped with the rest. */
   startWorker(config: string): Promise<string>;
+  /**
+   * The app again on its own `wrangler dev` and local state, with more vars (e.g. a chat room's
+   * sharding): its URL, and `stop` to end it (the env's stop() ends it too).
+   */
+  startApp(vars: Record<string, string>): Promise<{ url: string; stop(): Promise<void> }>;
   stop(): Promise<void>;
 }
 
-export async function startBenchEnv(): Promise<BenchEnv> {
+/** `vars`: a benchmark's own Worker vars on top of wrangler.toml's (e.g. a raised chat send limit). */
+export async function startBenchEnv(extraVars: Record<string, string> = {}): Promise<BenchEnv> {
   const work = await mkdtemp(join(tmpdir(), "somsom-bench-"));
   const stack = privateStack("bench", work);
   await stack.start();
-  const vars = { ...stack.bindings, JWT_SECRET: randomSecret(), CHECKIN_SECRET: randomSecret() };
+  const vars = {
+    ...stack.bindings,
+    JWT_SECRET: randomSecret(),
+    CHECKIN_SECRET: randomSecret(),
+    ...extraVars,
+  };
   const ports = { app: await freePort(), hello: await freePort() };
   // --test-scheduled: a benchmark fires the cron jobs (chat consumer) through /cdn-cgi/handler/scheduled
   // (/__scheduled would be answered by the web app's SPA fallback).
-  const app = await wranglerDev({
-    port: ports.app,
-    work,
-    vars,
-    args: ["--test-scheduled", "-c", await snapshotApp(work)],
-  });
+  const appArgs = ["--test-scheduled", "-c", await snapshotApp(work)];
+  const app = await wranglerDev({ port: ports.app, work, vars, args: appArgs });
   const hello = await wranglerDev({ port: ports.hello, work, args: ["-c", "bench/hello/wrangler.toml"] });
   const extra: ChildProcess[] = [];
   const appUrl = `http://127.0.0.1:${ports.app}`;
@@ -69,6 +76,25 @@ export async function startBenchEnv(): Promise<BenchEnv> {
         throw err;
       });
       return url;
+    },
+    async startApp(more) {
+      const port = await freePort();
+      const child = await wranglerDev({ port, work, vars: { ...vars, ...more }, args: appArgs });
+      extra.push(child);
+      const url = `http://127.0.0.1:${port}`;
+      const stop = async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = new Promise((r) => child.once("exit", r));
+        child.kill("SIGINT");
+        // Its sockets and workerd gone before the next one starts (bounded: a stuck one is left to stop()).
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
+      };
+      await waitHttp(`${url}/v1/health`).catch(async (err) => {
+        console.error(`--- wrangler dev :${port} log\n${await wranglerLog({ port, work })}`);
+        await stop();
+        throw err;
+      });
+      return { url, stop };
     },
     async stop() {
       app.kill("SIGINT");

@@ -62,6 +62,12 @@ export class SocketSet {
   readonly #log = createLogger({ component: "chat-sockets" });
   /** Frames this object wrote to sockets since it was loaded (the fan-out figures of the admin view). */
   framesSent = 0;
+  /**
+   * Each socket's user and whether it is closing, read from its attachment once per load: a broadcast
+   * then deserializes no attachment (per message that was one structured-clone read per socket).
+   * Kept in step by accept/close/departed, the only writers of those two fields.
+   */
+  readonly #brief = new WeakMap<WebSocket, { userId: number; closing: boolean }>();
 
   constructor(ctx: DurableObjectState) {
     this.#ctx = ctx;
@@ -70,6 +76,22 @@ export class SocketSet {
   accept(server: WebSocket, attachment: Attachment) {
     this.#ctx.acceptWebSocket(server, [userTag(attachment.userId)]);
     server.serializeAttachment(attachment);
+    this.#brief.set(server, { userId: attachment.userId, closing: false });
+  }
+
+  #briefOf(ws: WebSocket) {
+    let brief = this.#brief.get(ws);
+    if (!brief) {
+      const att = attachmentOf(ws);
+      brief = { userId: att?.userId ?? -1, closing: !att || att.closing === true };
+      this.#brief.set(ws, brief);
+    }
+    return brief;
+  }
+
+  #markClosing(ws: WebSocket, att: Attachment) {
+    ws.serializeAttachment({ ...att, closing: true });
+    this.#brief.set(ws, { userId: att.userId, closing: true });
   }
 
   /** Open sockets, not counting those being closed. */
@@ -102,8 +124,8 @@ export class SocketSet {
   /** Sends one serialized frame to every open socket but the given user's. */
   broadcast(data: string, exceptUserId?: number) {
     for (const ws of this.#ctx.getWebSockets()) {
-      const att = openAttachment(ws);
-      if (!att || att.userId === exceptUserId) continue;
+      const { userId, closing } = this.#briefOf(ws);
+      if (closing || userId === exceptUserId) continue;
       this.write(ws, data);
     }
   }
@@ -126,7 +148,7 @@ export class SocketSet {
     for (const ws of sockets) {
       const att = openAttachment(ws);
       if (!att) continue;
-      ws.serializeAttachment({ ...att, closing: true });
+      this.#markClosing(ws, att);
       const entry = users.get(att.userId) ?? { nickname: att.nickname, closed: 0 };
       entry.closed++;
       users.set(att.userId, entry);
@@ -142,7 +164,7 @@ export class SocketSet {
   /** The client closed (or the socket failed): the attachment if it was open until now. */
   departed(ws: WebSocket): Attachment | undefined {
     const att = openAttachment(ws);
-    if (att) ws.serializeAttachment({ ...att, closing: true });
+    if (att) this.#markClosing(ws, att);
     return att;
   }
 
