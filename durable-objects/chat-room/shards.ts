@@ -46,6 +46,8 @@ const MAX_QUEUE = 5_000;
 /** Items per call: a few hundred frames of a few hundred bytes each stay far below RPC limits. */
 const MAX_BATCH = 500;
 const RETRY = { firstMs: 100, maxMs: 5_000 } as const;
+/** A connect the room sent to a shard is admitted within this, or it never comes (the client left). */
+const PLACING_MS = 10_000;
 
 export interface ShardLimits {
   /** Sockets the room's own object holds before it places connects on shards. */
@@ -60,8 +62,8 @@ export function shardLimits(env: Env): ShardLimits {
     return value !== undefined && value !== "" && Number.isFinite(n) && n >= 0 ? n : fallback;
   };
   return {
-    roomSockets: num(env.CHAT_ROOM_SOCKETS, 500),
-    shardSockets: Math.max(1, num(env.CHAT_SHARD_SOCKETS, 5_000)),
+    roomSockets: num(env.CHAT_ROOM_SOCKETS, 100),
+    shardSockets: Math.max(1, num(env.CHAT_SHARD_SOCKETS, 1_000)),
   };
 }
 
@@ -77,6 +79,8 @@ export class RoomShards {
   readonly #log = createLogger({ component: "chat-shards" });
   /** Shard → sockets there; read from the table once per load, then kept in step with it. */
   #counts: Map<number, number> | undefined;
+  /** Per shard, when connects were sent there that it has not admitted yet (see place). */
+  readonly #placing = new Map<number, number[]>();
   /** Calls made to shards and frames dropped for an unreachable one, since this object was loaded. */
   calls = 0;
   dropped = 0;
@@ -128,13 +132,25 @@ export class RoomShards {
       .map((r) => ({ userId: r.user_id, nickname: r.nickname }));
   }
 
-  /** The shard a new socket goes to: the first one with room, so shards fill in order. */
+  /**
+   * The shard a new socket goes to: the first one with room, so shards fill in order. Connects sent
+   * to a shard but not admitted yet count too (for PLACING_MS), or a crowd arriving at once would all
+   * be sent to the same last free place.
+   */
   place({ shardSockets }: ShardLimits): number {
     const counts = this.#shardCounts();
-    for (let shard = 0; ; shard++) if ((counts.get(shard) ?? 0) < shardSockets) return shard;
+    const now = Date.now();
+    for (let shard = 0; ; shard++) {
+      const placing = (this.#placing.get(shard) ?? []).filter((at) => now - at < PLACING_MS);
+      if ((counts.get(shard) ?? 0) + placing.length < shardSockets) {
+        this.#placing.set(shard, [...placing, now]);
+        return shard;
+      }
+    }
   }
 
   added(shard: number, userId: number, nickname: string) {
+    this.#placing.get(shard)?.shift();
     this.#sql.exec(
       `INSERT INTO shard_sockets (shard, user_id, nickname, sockets) VALUES (?, ?, ?, 1)
        ON CONFLICT (shard, user_id) DO UPDATE SET sockets = sockets + 1, nickname = excluded.nickname`,
