@@ -57,6 +57,9 @@ export const INSTANCE_IDLE_TIMEOUT_MS = 5 * 60_000;
 /** How often a waiting poll looks whether a rebalance gave it partitions (which no append announces). */
 const REBALANCE_CHECK_MS = 250;
 
+/** The longest a lost answer (ConsumerGroups.loseAnswers) waits for its client to hang up; then it goes out. */
+const LOST_ANSWER_HOLD_MS = 60_000;
+
 function tpKey(topic: string, partition: number): string {
   // Topic names cannot contain "/", so the key is unambiguous.
   return `${topic}/${partition}`;
@@ -222,6 +225,13 @@ export interface GroupAssignments {
 export class ConsumerGroups {
   /** consumer.instance.timeout.ms; tests shorten it to make an instance expire in the middle of a run. */
   instanceTimeoutMs = INSTANCE_IDLE_TIMEOUT_MS;
+  /**
+   * Test fault (POST /admin/config `loseAnswers`): the next `times` consume answers that carry a
+   * record keyed `key` are handed out (the instance's positions move past them, as a proxy's do) but
+   * held until the client hangs up, so it never reads them: a poll whose answer is lost (its deadline
+   * passed on a loaded machine, the connection dropped). `lost`: how many the client gave up on.
+   */
+  loseAnswers = { key: "", times: 0, lost: 0 };
   private readonly log: LogStore;
   private joins = 0;
   private readonly offsets: OffsetStore;
@@ -242,7 +252,8 @@ export class ConsumerGroups {
     for (const name of request.topics) if (!this.log.get(name)) throw unknownTopic(name);
     const instance = this.instanceFor(request.group, request.instanceId, request.settings);
     instance.topics = request.topics;
-    return instance.exclusive(() => this.pollInstance(instance, request.timeoutMs, signal));
+    const messages = await instance.exclusive(() => this.pollInstance(instance, request.timeoutMs, signal));
+    return this.answer(messages, signal);
   }
 
   /** v2 `POST /consumers/{group}`: a new named instance; a taken name is 409 (40902). */
@@ -275,7 +286,21 @@ export class ConsumerGroups {
     signal: AbortSignal,
     maxBytes = Number.POSITIVE_INFINITY,
   ): Promise<Message[]> {
-    return instance.exclusive(() => this.pollInstance(instance, timeoutMs, signal, maxBytes));
+    const messages = await instance.exclusive(() => this.pollInstance(instance, timeoutMs, signal, maxBytes));
+    return this.answer(messages, signal);
+  }
+
+  /** The records a poll handed out, unless `loseAnswers` holds them until the client hangs up. */
+  private async answer(messages: Message[], signal: AbortSignal): Promise<Message[]> {
+    const fault = this.loseAnswers;
+    if (fault.times <= 0 || !messages.some((m) => m.key === fault.key)) return messages;
+    fault.times -= 1;
+    // Outside the instance's queue: its next call (a delete, another poll) is not held up.
+    const until = Date.now() + LOST_ANSWER_HOLD_MS;
+    while (!signal.aborted && !this.log.isStopping && Date.now() < until)
+      await this.log.waitForAppend([], until - Date.now(), signal);
+    if (signal.aborted) fault.lost += 1;
+    return messages;
   }
 
   private async pollInstance(

@@ -18,8 +18,9 @@ import { v2Router } from "./v2.ts";
  *
  * Topics are never created by produce or consume (answered 404, as the real services answer with
  * auto-creation off): creating one is an operator step, here `POST /admin/topics {topic, partitions}`
- * (or the `topics` start-up option). `POST /admin/config {consumerInstanceTimeoutMs, maxRecordBytes}`
- * lets tests make instances expire or records too large; both admin endpoints exist only here.
+ * (or the `topics` start-up option). `POST /admin/config {consumerInstanceTimeoutMs, maxRecordBytes,
+ * loseAnswers: {key, times}}` lets tests make instances expire, records too large, or consume answers
+ * lost after their records were handed out (./groups.ts); both admin endpoints exist only here.
  */
 
 export interface KafkaStandin {
@@ -212,11 +213,26 @@ function adminRouter(
       return { topic: name, partitions: topic.partitions.length, created };
     },
     config: async ({ body }) => {
-      const request = (body ?? {}) as { consumerInstanceTimeoutMs?: unknown; maxRecordBytes?: unknown };
+      const request = (body ?? {}) as {
+        consumerInstanceTimeoutMs?: unknown;
+        maxRecordBytes?: unknown;
+        loseAnswers?: { key?: unknown; times?: unknown };
+      };
       if (typeof request.consumerInstanceTimeoutMs === "number")
         groups.instanceTimeoutMs = request.consumerInstanceTimeoutMs;
       if (typeof request.maxRecordBytes === "number") limits.maxRecordBytes = request.maxRecordBytes;
-      return { consumerInstanceTimeoutMs: groups.instanceTimeoutMs, maxRecordBytes: limits.maxRecordBytes };
+      if (request.loseAnswers !== undefined) {
+        const { key, times } = request.loseAnswers ?? {};
+        if (typeof key !== "string" || !Number.isInteger(times) || (times as number) < 0) {
+          throw new ApiError(422, "loseAnswers must be {key: string, times: integer >= 0}", 42200);
+        }
+        groups.loseAnswers = { key, times: times as number, lost: 0 };
+      }
+      return {
+        consumerInstanceTimeoutMs: groups.instanceTimeoutMs,
+        maxRecordBytes: limits.maxRecordBytes,
+        loseAnswers: { ...groups.loseAnswers },
+      };
     },
   };
   return (segments) => (segments.length === 2 ? routes[segments[1] ?? ""] : undefined);
