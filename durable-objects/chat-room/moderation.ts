@@ -107,6 +107,7 @@ export class RoomModeration {
     if (r.rowsWritten === 0) return false;
     // A deleted announcement is no longer pinned.
     this.#sql.exec("DELETE FROM settings WHERE key = 'pinned' AND value = ?", String(seq));
+    this.#settings.delete("pinned");
     return true;
   }
 
@@ -208,24 +209,38 @@ export class RoomModeration {
       until,
       actorId,
     );
+    this.#sanctions = undefined;
   }
 
   lift(userId: number, kind: Sanction): void {
     this.#sql.exec("DELETE FROM sanctions WHERE user_id = ? AND kind = ?", userId, kind);
+    this.#sanctions = undefined;
   }
 
   /** The end of the user's current sanction of this kind (Infinity = until lifted), if one holds now. */
   activeUntil(userId: number, kind: Sanction, now: number): number | undefined {
-    const [row] = this.#sql
-      .exec<{ until: number | null }>(
-        "SELECT until FROM sanctions WHERE user_id = ? AND kind = ?",
-        userId,
-        kind,
-      )
-      .toArray();
-    if (!row) return undefined;
-    const until = row.until ?? Number.POSITIVE_INFINITY;
+    const until = this.#sanctionsByKey().get(`${kind}:${userId}`);
+    if (until === undefined) return undefined;
     return until > now ? until : undefined;
+  }
+
+  /**
+   * Every sanction, read once per load (a room has few) and dropped on each change: every message
+   * asks whether its sender is muted, and that was a query each time. Infinity = until lifted.
+   */
+  #sanctions: Map<string, number> | undefined;
+
+  #sanctionsByKey(): Map<string, number> {
+    if (!this.#sanctions) {
+      this.#sanctions = new Map();
+      const rows = this.#sql.exec<{ user_id: number; kind: string; until: number | null }>(
+        "SELECT user_id, kind, until FROM sanctions WHERE until IS NULL OR until > ?",
+        Date.now(),
+      );
+      for (const r of rows)
+        this.#sanctions.set(`${r.kind}:${r.user_id}`, r.until ?? Number.POSITIVE_INFINITY);
+    }
+    return this.#sanctions;
   }
 
   /** Seconds a member waits between messages; 0 = off. */
@@ -237,14 +252,20 @@ export class RoomModeration {
     this.#setSetting("slow_mode_s", String(seconds));
   }
 
+  /** Settings read so far (slow mode is asked for on every message); this class is their only writer. */
+  readonly #settings = new Map<string, string | undefined>();
+
   #setting(key: string): string | undefined {
+    if (this.#settings.has(key)) return this.#settings.get(key);
     const [row] = this.#sql
       .exec<{ value: string }>("SELECT value FROM settings WHERE key = ?", key)
       .toArray();
+    this.#settings.set(key, row?.value);
     return row?.value;
   }
 
   #setSetting(key: string, value: string): void {
     this.#sql.exec("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", key, value);
+    this.#settings.set(key, value);
   }
 }

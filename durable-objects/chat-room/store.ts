@@ -105,14 +105,21 @@ export class RoomStore {
     this.#sql.exec(SCHEMA);
   }
 
+  /**
+   * The room row, read once per load and then kept in step by the writes below (this class is its
+   * only writer): every message and most frames ask for it, and that was a query each time.
+   */
+  #room: RoomState | undefined;
+
   /** Undefined until the Worker first names the festival this object serves. */
   state(): RoomState | undefined {
+    if (this.#room) return this.#room;
     const [row] = this.#sql
       .exec<{ festival_id: number; last_seq: number; summary_seq: number; notified_seq: number }>(
         "SELECT festival_id, last_seq, summary_seq, notified_seq FROM room WHERE id = 1",
       )
       .toArray();
-    return row
+    this.#room = row
       ? {
           festivalId: row.festival_id,
           lastSeq: row.last_seq,
@@ -120,6 +127,7 @@ export class RoomStore {
           notifiedSeq: row.notified_seq,
         }
       : undefined;
+    return this.#room;
   }
 
   lastSeq(): number {
@@ -163,7 +171,7 @@ export class RoomStore {
     now: number,
     kind?: ChatMessage["kind"],
   ): ChatMessage {
-    return this.#storage.transactionSync(() => {
+    const message = this.#storage.transactionSync(() => {
       const room = this.state();
       if (!room) throw new Error("chat room used before its festival was bound");
       const seq = room.lastSeq + 1;
@@ -215,6 +223,9 @@ export class RoomStore {
       });
       return kind ? { ...message, kind } : message;
     });
+    // After the commit: a transaction that threw left the row, and so the cached copy, as it was.
+    if (this.#room) this.#room = { ...this.#room, lastSeq: message.seq };
+    return message;
   }
 
   /** The newest `limit` messages, oldest first. */
@@ -304,10 +315,12 @@ export class RoomStore {
 
   markSummaryFlushed(seq: number): void {
     this.#sql.exec("UPDATE room SET summary_seq = MAX(summary_seq, ?) WHERE id = 1", seq);
+    this.#room = undefined;
   }
 
   markNotified(seq: number): void {
     this.#sql.exec("UPDATE room SET notified_seq = MAX(notified_seq, ?) WHERE id = 1", seq);
+    this.#room = undefined;
   }
 
   pruneSentIds(olderThan: number): void {
