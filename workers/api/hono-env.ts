@@ -13,5 +13,10 @@ export type HonoEnv = {
     services: Services;
     user: AuthUser;
     claims: AccessClaims;
+    /**
+     * Set by the sale-day hot routes (public festival reads, waiting-room joins): a fast successful
+     * answer gets no access-log line of its own (middleware/init.ts).
+     */
+    quietAccessLog: boolean;
   };
 };

@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
 import type { App } from "../router";
-import { etagOf, matchesIfNoneMatch, PUBLIC_CACHE_CONTROL, pages } from "./cache";
+import { cachedPage, matchesIfNoneMatch, PRIVATE_CACHE_CONTROL, PUBLIC_CACHE_CONTROL } from "./cache";
 import { festivalDetail } from "./read";
 import { type FestivalDetail, FestivalIdParamsSchema, FestivalSchema } from "./schemas";
 
@@ -14,7 +14,8 @@ const route = createRoute({
   tags: ["festivals"],
   summary: "One festival, with the places remaining on each day",
   description:
-    "Remaining places may lag reservations by up to 2 s (server cache); admin changes show within 1 s. " +
+    "Remaining places may lag reservations by up to 2 s (server caches); admin changes show within 1 s. " +
+    "Anonymous answers are `public, no-cache`; answers to requests with credentials `private, no-store`. " +
     "Send If-None-Match with the last ETag to get 304 when nothing changed.",
   security: [],
   request: { params: FestivalIdParamsSchema },
@@ -27,22 +28,20 @@ const route = createRoute({
 
 export function registerV1FestivalsGet(app: App) {
   app.openapi(route, async (c) => {
-    const key = c.req.url;
-    const { body, etag } =
-      pages.get(key) ??
-      (await (async () => {
-        const body = await festivalDetail(
-          c.get("services"),
-          c.req.valid("param").festivalId,
-          c.get("logger"),
-        );
-        const page = { body, etag: await etagOf(JSON.stringify(body)) };
-        pages.set(key, page);
-        return page;
-      })());
+    const id = c.req.valid("param").festivalId;
+    const anonymous = c.req.header("authorization") === undefined;
+    // Normalised: the parsed id, no query (the route takes none).
+    const key = new URL(`/v1/festivals/${id}`, c.req.url).href;
+    const { json, etag } = await cachedPage(
+      key,
+      { anonymous, ctx: c.executionCtx, log: c.get("logger") },
+      () => festivalDetail(c.get("services"), id, c.get("logger")),
+    );
+    c.set("quietAccessLog", true);
     c.header("ETag", etag);
-    c.header("Cache-Control", PUBLIC_CACHE_CONTROL);
+    c.header("Cache-Control", anonymous ? PUBLIC_CACHE_CONTROL : PRIVATE_CACHE_CONTROL);
     if (matchesIfNoneMatch(c.req.header("if-none-match"), etag)) return c.body(null, 304);
-    return c.json(body, 200);
+    c.header("Content-Type", "application/json");
+    return c.body(json, 200);
   });
 }

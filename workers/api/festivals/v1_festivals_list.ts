@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { AppError, errorResponses } from "../../lib/errors";
 import { RATE_LIMIT_ERRORS } from "../../lib/rate-limit";
 import type { App } from "../router";
-import { etagOf, matchesIfNoneMatch, PUBLIC_CACHE_CONTROL, pages } from "./cache";
+import { cachedPage, matchesIfNoneMatch, PRIVATE_CACHE_CONTROL, PUBLIC_CACHE_CONTROL } from "./cache";
 import { checkSearchCost, type ListParams } from "./list-query";
 import { festivalList } from "./read";
 import { FESTIVAL_SORTS, FESTIVAL_STATUSES, FestivalSummarySchema } from "./schemas";
@@ -91,23 +91,49 @@ function toParams(qs: z.infer<typeof ListQuerySchema>): ListParams {
   };
 }
 
+/**
+ * The edge and memory key of a list page: the canonical parameters (defaults applied, fixed order),
+ * so URLs that ask for the same page share one entry.
+ */
+function pageUrl(base: string, p: ListParams): string {
+  const q = new URLSearchParams();
+  const add = (k: string, v: string | number | boolean | undefined) => {
+    if (v !== undefined) q.append(k, String(v));
+  };
+  add("q", p.q);
+  add("category", p.category);
+  add("region", p.region);
+  add("from", p.from);
+  add("to", p.to);
+  add("status", p.status);
+  add("cancelled", p.cancelled);
+  add("lat", p.near?.lat);
+  add("lng", p.near?.lng);
+  add("radiusKm", p.near?.radiusKm);
+  add("sort", p.sort);
+  add("cursor", p.cursor);
+  add("limit", p.limit);
+  return new URL(`/v1/festivals?${q}`, base).href;
+}
+
 export function registerV1FestivalsList(app: App) {
   app.openapi(route, async (c) => {
     // Before the caches: the same URL must not be answered for some callers and refused for others.
     const qs = c.req.valid("query");
-    await checkSearchCost(c.get("services"), c.env, c.get("logger"), qs.q, c.req.header("authorization"));
-    const key = c.req.url;
-    const { body, etag } =
-      pages.get(key) ??
-      (await (async () => {
-        const body = await festivalList(c.get("services"), toParams(c.req.valid("query")), c.get("logger"));
-        const page = { body, etag: await etagOf(JSON.stringify(body)) };
-        pages.set(key, page);
-        return page;
-      })());
+    const authorization = c.req.header("authorization");
+    await checkSearchCost(c.get("services"), c.env, c.get("logger"), qs.q, authorization);
+    const params = toParams(qs);
+    const anonymous = authorization === undefined;
+    const { json, etag } = await cachedPage(
+      pageUrl(c.req.url, params),
+      { anonymous, ctx: c.executionCtx, log: c.get("logger") },
+      () => festivalList(c.get("services"), params, c.get("logger")),
+    );
+    c.set("quietAccessLog", true);
     c.header("ETag", etag);
-    c.header("Cache-Control", PUBLIC_CACHE_CONTROL);
+    c.header("Cache-Control", anonymous ? PUBLIC_CACHE_CONTROL : PRIVATE_CACHE_CONTROL);
     if (matchesIfNoneMatch(c.req.header("if-none-match"), etag)) return c.body(null, 304);
-    return c.json(body, 200);
+    c.header("Content-Type", "application/json");
+    return c.body(json, 200);
   });
 }

@@ -11,6 +11,10 @@ export const init = () =>
     c.set("services", getServices(c.env));
     const started = Date.now();
     await next();
+    // Sale-day storms answer thousands of these a second; Workers' invocation log (observability,
+    // wrangler.toml) already records each one, and a console line per request is a log event billed
+    // on top (and, under `wrangler dev`, costs as much CPU as a whole hello-world request).
+    if (c.get("quietAccessLog") && c.res.status < 400 && Date.now() - started < 1_000) return;
     logger.info("request", {
       method: c.req.method,
       path: c.req.path,

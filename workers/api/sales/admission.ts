@@ -2,20 +2,13 @@ import { AppError } from "../../lib/errors";
 import type { Logger } from "../../lib/logger";
 import type { Services } from "../../lib/services";
 import { checkAdmissionToken, mintAdmissionToken } from "./admission-token";
-import {
-  loadQueueConfig,
-  loadQueueConfigForJoin,
-  type QueueConfig,
-  type QueueState,
-  queueConfigOf,
-  runQueue,
-} from "./queue";
+import { loadQueueConfig, type QueueConfig, type QueueState, queueConfigOf, runQueue } from "./queue";
 import type { QueueStatus } from "./schemas";
 
 const disabled = () =>
   new AppError(422, "queue.disabled", "This festival has no waiting room; reserve directly");
 
-function assertJoinable(cfg: QueueConfig, now: number) {
+export function assertJoinable(cfg: QueueConfig, now: number) {
   if (!cfg.enabled) throw disabled();
   if (cfg.cancelled || now >= cfg.saleClosesAt) {
     throw new AppError(422, "queue.closed", "The sale of this festival is over", {
@@ -53,16 +46,6 @@ export async function toQueueStatus(env: Env, cfg: QueueConfig, userId: number, 
         : null,
   };
   return view;
-}
-
-/** Joining again answers the same entry (`created: false`); it never moves the user back. */
-export async function joinQueue(s: Services, env: Env, festivalId: number, userId: number, now = Date.now()) {
-  const cfg = await loadQueueConfigForJoin(s, festivalId, now);
-  assertJoinable(cfg, now);
-  const st = await runQueue(s, cfg, "join", userId, now);
-  const status = await toQueueStatus(env, cfg, userId, st);
-  if (!status) throw new Error("queue join left the user outside the queue");
-  return { status, created: st.added };
 }
 
 export const notInQueue = () =>

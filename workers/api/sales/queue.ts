@@ -110,8 +110,11 @@ export async function loadQueueConfig(s: Services, festivalId: number): Promise<
   return queueConfigOf(f);
 }
 
-const SCRIPT = `
-local line, adm, meta = KEYS[1], KEYS[2], KEYS[3]
+/**
+ * The queue step, shared by both scripts below: `line`, `adm` and `meta` are set by the caller's
+ * first line, ARGV[1..10] as `runQueue` passes them.
+ */
+const STEP = `
 local op, uid = ARGV[1], ARGV[2]
 local now = tonumber(ARGV[3])
 local anchor, rate, cap = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
@@ -159,7 +162,7 @@ if current and now >= anchor then
   end
 end
 
-for _, k in ipairs(KEYS) do redis.call('PEXPIRE', k, ARGV[10]) end
+for _, k in ipairs({line, adm, meta}) do redis.call('PEXPIRE', k, ARGV[10]) end
 
 local size, active = redis.call('ZCARD', line), redis.call('ZCARD', adm)
 local exp = redis.call('ZSCORE', adm, uid)
@@ -171,6 +174,47 @@ if rank then
 end
 return {0, 0, size, active, admitted, '0', added}
 `;
+
+const SCRIPT = `local line, adm, meta = KEYS[1], KEYS[2], KEYS[3]\n${STEP}`;
+
+/**
+ * A sale-day join in one round trip: the access token's revocation check, the route's request
+ * limits and the join, in one script, so nobody is counted or put in line unless everything before
+ * passed, and no other caller's step can interleave.
+ *
+ *   KEYS[4] the token's jti on the deny list, KEYS[5] the user's session version: the checks of
+ *   `authenticate` (middleware/auth.ts), read here instead of by its MGET. ARGV[11] the token's sv.
+ *   Then per limit i (ARGV[12] of them): KEYS[4+2i], KEYS[5+2i] the current and previous window's
+ *   counters and ARGV[11+2i], ARGV[12+2i] its limit and window (ms): @upstash/ratelimit's sliding
+ *   window (its single-region script, same keys and arithmetic), so these counters are the ones the
+ *   library counts on the queue's other routes. As the route middleware does, every limit is counted
+ *   when under its own limit, whether or not another refuses.
+ *
+ * Answers {-1} for a revoked token, {-2, refused, ...} (1 per limit: refused) when any limit refuses,
+ * else the queue step's answer.
+ */
+const JOIN_SCRIPT = `local line, adm, meta = KEYS[1], KEYS[2], KEYS[3]
+local revoked = redis.call('GET', KEYS[4])
+local sv = tonumber(redis.call('GET', KEYS[5]) or '')
+if (revoked and revoked ~= '') or (sv and tonumber(ARGV[11]) < sv) then return {-1} end
+local n, now_ms = tonumber(ARGV[12]), tonumber(ARGV[3])
+local refused, flags = false, {-2}
+for i = 1, n do
+  local cur, prev = KEYS[4 + 2 * i], KEYS[5 + 2 * i]
+  local limit, window = tonumber(ARGV[11 + 2 * i]), tonumber(ARGV[12 + 2 * i])
+  local inCur = tonumber(redis.call('GET', cur) or '0')
+  local inPrev = tonumber(redis.call('GET', prev) or '0')
+  inPrev = math.floor((1 - (now_ms % window) / window) * inPrev)
+  if inPrev + inCur >= limit then
+    refused = true
+    flags[i + 1] = 1
+  else
+    flags[i + 1] = 0
+    if redis.call('INCRBY', cur, 1) == 1 then redis.call('PEXPIRE', cur, window * 2 + 1000) end
+  end
+end
+if refused then return flags end
+${STEP}`;
 
 const STATES = ["none", "waiting", "admitted", "pre_queue"] as const;
 
@@ -203,36 +247,42 @@ function randomTicket(): string {
   return String((hi & 0xff) * 2 ** 32 + lo || 1);
 }
 
-export async function runQueue(
-  s: Services,
-  cfg: QueueConfig,
-  op: QueueOp,
-  userId: number,
-  now = Date.now(),
-): Promise<QueueState> {
+/** EVALSHA (EVAL once after a Redis restart): the script text is not sent with every call. */
+type Script = ReturnType<Services["redis"]["createScript"]>;
+const scripts = new WeakMap<Services["redis"], { step: Script; join: Script }>();
+
+function scriptsOf(s: Services) {
+  let got = scripts.get(s.redis);
+  if (!got) {
+    got = { step: s.redis.createScript(SCRIPT), join: s.redis.createScript(JOIN_SCRIPT) };
+    scripts.set(s.redis, got);
+  }
+  return got;
+}
+
+const unavailable = () =>
+  new AppError(503, "queue.unavailable", "The waiting room is unavailable; retry shortly", {
+    headers: { "Retry-After": "2" },
+  });
+
+function stepArgs(cfg: QueueConfig, op: QueueOp, userId: number, now: number): string[] {
   // The keys outlive the sale by a day, and every call pushes that out again.
   const keep = Math.max(7 * DAY_MS, cfg.saleClosesAt + DAY_MS - now);
-  let raw: unknown;
-  try {
-    raw = await s.redis.eval(SCRIPT, keys(s, cfg.festivalId), [
-      op,
-      String(userId),
-      String(now),
-      String(cfg.opensAt),
-      String(cfg.ratePerMinute),
-      String(cfg.activeCap),
-      String(ADMISSION_TTL_MS),
-      String(cfg.epoch),
-      randomTicket(),
-      String(Math.ceil(keep)),
-    ]);
-  } catch {
-    throw new AppError(503, "queue.unavailable", "The waiting room is unavailable; retry shortly", {
-      headers: {
-        "Retry-After": "2",
-      },
-    });
-  }
+  return [
+    op,
+    String(userId),
+    String(now),
+    String(cfg.opensAt),
+    String(cfg.ratePerMinute),
+    String(cfg.activeCap),
+    String(ADMISSION_TTL_MS),
+    String(cfg.epoch),
+    randomTicket(),
+    String(Math.ceil(keep)),
+  ];
+}
+
+function toState(raw: unknown): QueueState {
   const r = (raw as (number | string)[]).map(Number);
   return {
     state: STATES[r[0] ?? 0] ?? "none",
@@ -243,4 +293,75 @@ export async function runQueue(
     admissionExpiresAt: r[0] === 2 ? (r[5] ?? null) : null,
     added: r[6] === 1,
   };
+}
+
+export async function runQueue(
+  s: Services,
+  cfg: QueueConfig,
+  op: QueueOp,
+  userId: number,
+  now = Date.now(),
+): Promise<QueueState> {
+  let raw: unknown;
+  try {
+    raw = await scriptsOf(s).step.exec(keys(s, cfg.festivalId), stepArgs(cfg, op, userId, now));
+  } catch {
+    throw unavailable();
+  }
+  return toState(raw);
+}
+
+/** A request limit as the join script counts it: @upstash/ratelimit's sliding window, on its keys. */
+export interface JoinLimit {
+  /** The library's `prefix` for this limit (the Ratelimit instance's). */
+  prefix: string;
+  /** The library's identifier, e.g. `user:42`. */
+  identifier: string;
+  limit: number;
+  windowMs: number;
+}
+
+export interface JoinGuard {
+  /** The deny-list key of the token's jti and the user's session-version key (middleware/auth.ts). */
+  revokedKey: string;
+  sessionVersionKey: string;
+  /** The token's session version claim. */
+  sv: number;
+  limits: JoinLimit[];
+}
+
+export type JoinOutcome =
+  | { kind: "revoked" }
+  | { kind: "limited"; refused: number[] }
+  | { kind: "done"; state: QueueState };
+
+/** A join with its auth check and request limits, in one round trip (JOIN_SCRIPT). */
+export async function runJoin(
+  s: Services,
+  cfg: QueueConfig,
+  userId: number,
+  guard: JoinGuard,
+  now = Date.now(),
+): Promise<JoinOutcome> {
+  const limitKeys = guard.limits.flatMap(({ prefix, identifier, windowMs }) => {
+    // The library's key layout: `${prefix}:${identifier}:${window number}`.
+    const w = Math.floor(now / windowMs);
+    return [`${prefix}:${identifier}:${w}`, `${prefix}:${identifier}:${w - 1}`];
+  });
+  const limitArgs = guard.limits.flatMap(({ limit, windowMs }) => [String(limit), String(windowMs)]);
+  let raw: unknown;
+  try {
+    raw = await scriptsOf(s).join.exec(
+      [...keys(s, cfg.festivalId), guard.revokedKey, guard.sessionVersionKey, ...limitKeys],
+      [...stepArgs(cfg, "join", userId, now), String(guard.sv), String(guard.limits.length), ...limitArgs],
+    );
+  } catch {
+    throw unavailable();
+  }
+  const r = raw as (number | string)[];
+  if (Number(r[0]) === -1) return { kind: "revoked" };
+  if (Number(r[0]) === -2) {
+    return { kind: "limited", refused: r.slice(1).flatMap((flag, i) => (Number(flag) === 1 ? [i] : [])) };
+  }
+  return { kind: "done", state: toState(raw) };
 }
