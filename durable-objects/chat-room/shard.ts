@@ -11,6 +11,9 @@ import { FLUSH_RETRY_MS } from "./write-through";
 /** A shard's sockets also know their room and shard number: after hibernation nothing else does. */
 type ShardAttachment = Attachment & { festivalId: number; shard: number };
 
+type Place = { festivalId: number; shard: number };
+const PLACE_KEY = "place";
+
 /** Message frames kept for a socket that joins while a delivery is on its way (see fetch). */
 const RECENT = 200;
 /** How often a shard with sockets sends the room its roster, so the room's count cannot drift for long. */
@@ -32,6 +35,12 @@ export class ChatShard extends DurableObject<Env> {
   #deliveredSeq = 0;
   /** Delivery calls received since this object was loaded (the fan-out figures of the bench). */
   #calls = 0;
+  /**
+   * Which room and shard this is, also in storage: after a restart that dropped every socket without
+   * close events (a deploy), no attachment is left to say it, and the room still counts those
+   * sockets until this shard's next roster, which must then go out empty.
+   */
+  #place: Place | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -61,6 +70,8 @@ export class ChatShard extends DurableObject<Env> {
       const { status, code, message } = admission;
       return Response.json({ code, message }, { status });
     }
+    const placed = this.#place?.festivalId === identity.festivalId && this.#place.shard === shard;
+    this.#place = { festivalId: identity.festivalId, shard };
     // No await from here on: a delivery that arrived while the room answered is in #recent, and
     // every later one finds the socket.
     const now = Date.now();
@@ -73,6 +84,7 @@ export class ChatShard extends DurableObject<Env> {
     this.#sockets.accept(server, attachment);
     this.#sockets.write(server, JSON.stringify(admission.welcome));
     for (const r of this.#recent) if (r.seq > admission.welcome.lastSeq) this.#sockets.write(server, r.frame);
+    if (!placed) await this.ctx.storage.put(PLACE_KEY, this.#place);
     await this.#wakeBy(Math.min(sweepAt(attachment, now), now + ROSTER_EVERY_MS));
     const headers = identity.protocol ? { "Sec-WebSocket-Protocol": identity.protocol } : undefined;
     return new Response(null, { status: 101, webSocket: client, headers });
@@ -158,10 +170,8 @@ export class ChatShard extends DurableObject<Env> {
 
   /** Sweep (expired tokens, membership re-checks) as the room does for its own sockets, then the roster. */
   override async alarm(): Promise<void> {
-    const place = this.#sockets
-      .all()
-      .map((ws) => attachmentOf(ws) as ShardAttachment | null)
-      .find(Boolean);
+    this.#place ??= await this.ctx.storage.get<Place>(PLACE_KEY);
+    const place = this.#place;
     if (!place) return;
     const now = Date.now();
     const sweepNext = await this.#sockets.sweep(
@@ -176,6 +186,7 @@ export class ChatShard extends DurableObject<Env> {
     } catch (error) {
       this.#log.warn("chat shard: could not send the room its roster", { error, room: place.festivalId });
     }
+    // With no socket left (the roster above said so, empty) the shard sleeps until its next connect.
     if (this.#sockets.all().length)
       await this.#wakeBy(Math.min(sweepNext ?? Infinity, now + ROSTER_EVERY_MS));
   }

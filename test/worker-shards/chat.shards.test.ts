@@ -1,7 +1,8 @@
-import { env, SELF } from "cloudflare:test";
+import { env, runDurableObjectAlarm, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { encodeIdentity, IDENTITY_HEADER } from "../../durable-objects/chat-room/contract/identity";
 import type { ChatMessage } from "../../durable-objects/chat-room/contract/protocol";
+import { shardStub } from "../../workers/api/chat/rooms";
 import type { V1AdminChatRoomsGetResponse } from "../../workers/api/chat/v1_admin_chat_rooms_get";
 import { ChatClient, chatFestival, join, stubOf } from "../worker/chat-helpers";
 import { createAdmin } from "../worker/fixtures";
@@ -144,5 +145,34 @@ describe("chat: a room past one object", () => {
     await clients.at(-1)?.say("샤드에서");
     await previous.waitType("message", (m) => m.text === "샤드에서");
     await Promise.all([previous, ...clients].map((c) => c.close()));
+  });
+
+  it("forgets sockets a shard lost without close events at its next roster, also when it holds none", async () => {
+    const { festivalId, members } = await chatFestival(ROOM_SOCKETS + 2);
+    const users = members as Member[];
+    const clients: ChatClient[] = [];
+    for (const u of users.slice(0, ROOM_SOCKETS)) clients.push((await join(festivalId, u)).client);
+    const watcher = clients[0] as ChatClient;
+    // A socket on shard 0 (it learns which room and shard it is), gone again.
+    const { client: visitor } = await join(festivalId, users[ROOM_SOCKETS] as Member);
+    await visitor.close();
+    // A socket the room admitted on shard 0 that the shard does not hold, as after a restart that
+    // dropped its sockets without close events (a deploy).
+    const ghost = users[ROOM_SOCKETS + 1] as Member;
+    const admitted = await stubOf(festivalId).admit(0, {
+      festivalId,
+      userId: ghost.id,
+      nickname: "유령",
+      role: "user",
+      readSeq: 0,
+    });
+    expect(admitted.ok).toBe(true);
+    await watcher.waitType("presence", (p) => p.event === "joined" && p.userId === ghost.id);
+    expect((await fanout(festivalId)).shards.map((s) => s.shard)).toEqual([0]);
+
+    expect(await runDurableObjectAlarm(shardStub(festivalId, 0, env.CHAT_SHARD))).toBe(true);
+    await watcher.waitType("presence", (p) => p.event === "left" && p.userId === ghost.id);
+    expect((await fanout(festivalId)).shards).toEqual([]);
+    await Promise.all(clients.map((c) => c.close()));
   });
 });
