@@ -1,9 +1,9 @@
-import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ChatItem } from "../../workers/lib/dynamo.ts";
 import { chatFestival } from "../worker/chat-helpers";
 import {
   closeAll,
+  configureKafka,
   drainToKafka,
   dynamoItems,
   outboxState,
@@ -23,25 +23,9 @@ import type { SeededUser } from "../worker/fixtures";
  * the run must not poll on from that position and commit past what it never received.
  */
 
-interface LoseAnswers {
-  key: string;
-  times: number;
-  lost: number;
-}
-
 /** The Kafka stand-in's lost-answer fault (local/kafka-rest/groups.ts `loseAnswers`); no argument: its state. */
-async function loseAnswers(set?: { key: string; times: number }): Promise<LoseAnswers> {
-  const res = await fetch(`${env.KAFKA_URL}/admin/config`, {
-    method: "POST",
-    headers: {
-      authorization: `Basic ${btoa(`${env.KAFKA_USERNAME}:${env.KAFKA_PASSWORD}`)}`,
-      "content-type": "application/json",
-    },
-    body: JSON.stringify(set ? { loseAnswers: set } : {}),
-  });
-  if (!res.ok) throw new Error(`stand-in config: ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { loseAnswers: LoseAnswers }).loseAnswers;
-}
+const loseAnswers = async (set?: { key: string; times: number }) =>
+  (await configureKafka(set ? { loseAnswers: set } : {})).loseAnswers;
 
 afterEach(() => loseAnswers({ key: "", times: 0 }));
 

@@ -6,6 +6,7 @@ import { createKafkaLog, kafkaConfig } from "../../workers/lib/kafka";
 import { type ChatClient, chatFestival, services, stubOf } from "../worker/chat-helpers";
 import {
   closeAll,
+  configureKafka,
   drainToKafka,
   dynamoItems,
   outboxState,
@@ -25,19 +26,6 @@ import { control } from "../worker/helpers";
  */
 
 const kafka = () => createKafkaLog(kafkaConfig(env));
-
-/** Test-only knobs of the Kafka stand-in (local/kafka-rest/server.ts, POST /admin/config). */
-async function configureKafka(config: { consumerInstanceTimeoutMs?: number; maxRecordBytes?: number }) {
-  const res = await fetch(`${env.KAFKA_URL}/admin/config`, {
-    method: "POST",
-    headers: {
-      authorization: `Basic ${btoa(`${env.KAFKA_USERNAME}:${env.KAFKA_PASSWORD}`)}`,
-      "content-type": "application/json",
-    },
-    body: JSON.stringify(config),
-  });
-  if (!res.ok) throw new Error(`stand-in config: ${res.status} ${await res.text()}`);
-}
 
 afterEach(() => configureKafka({ consumerInstanceTimeoutMs: 300_000, maxRecordBytes: 1_048_588 }));
 

@@ -149,3 +149,28 @@ export async function pageAll(
     await between(pages.length - 1);
   }
 }
+
+/** The Kafka stand-in's state as POST /admin/config answers it (local/kafka-rest/server.ts). */
+export interface KafkaStandinConfig {
+  consumerInstanceTimeoutMs: number;
+  maxRecordBytes: number;
+  loseAnswers: { key: string; times: number; lost: number };
+}
+
+/** Test-only knobs of the Kafka stand-in (POST /admin/config); `{}` reads them without a change. */
+export async function configureKafka(config: {
+  consumerInstanceTimeoutMs?: number;
+  maxRecordBytes?: number;
+  loseAnswers?: { key: string; times: number };
+}): Promise<KafkaStandinConfig> {
+  const res = await fetch(`${env.KAFKA_URL}/admin/config`, {
+    method: "POST",
+    headers: {
+      authorization: `Basic ${btoa(`${env.KAFKA_USERNAME}:${env.KAFKA_PASSWORD}`)}`,
+      "content-type": "application/json",
+    },
+    body: JSON.stringify(config),
+  });
+  if (!res.ok) throw new Error(`stand-in config: ${res.status} ${await res.text()}`);
+  return (await res.json()) as KafkaStandinConfig;
+}
