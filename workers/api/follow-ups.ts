@@ -1,10 +1,20 @@
 import type { FollowUp } from "../db/schema/follow-ups";
-import { claimFollowUp, continueFollowUp, dueFollowUps, finishFollowUp } from "../lib/follow-ups";
+import {
+  claimFollowUp,
+  continueFollowUp,
+  dueFollowUps,
+  finishFollowUp,
+  finishFollowUps,
+} from "../lib/follow-ups";
 import type { Logger } from "../lib/logger";
 import type { Services } from "../lib/services";
 import { festivalCancelledHooks } from "./hooks";
 import { type FestivalFanout, runFanout } from "./notifications/festival-fanout";
-import { afterReservationCancelled, afterReservationConfirmed } from "./reservations/follow-up";
+import {
+  afterReservationCancelled,
+  afterReservationConfirmed,
+  afterReservationsConfirmed,
+} from "./reservations/follow-up";
 
 /**
  * What each outbox kind does (the table: workers/db/schema/follow-ups.ts). Like hooks.ts this file
@@ -40,6 +50,25 @@ export const FOLLOW_UP_HANDLERS: Record<string, Handler> = {
   "festival.fanout": async (s, log, p) => {
     const rest = await runFanout(s, log, p as unknown as FestivalFanout, 1000);
     return rest ? { again: { ...rest }, inMs: 0 } : DONE;
+  },
+};
+
+/**
+ * Kinds that also run many rows at once (runFollowUpSoon): per row, in the payloads' order, the step
+ * a single run would have answered, or the error that failed that row alone.
+ */
+type BatchStep = FollowUpStep | { failed: unknown };
+type BatchHandler = (s: Services, log: Logger, payloads: Record<string, unknown>[]) => Promise<BatchStep[]>;
+
+export const FOLLOW_UP_BATCH_HANDLERS: Record<string, BatchHandler> = {
+  "reservation.confirmed": async (s, log, payloads) => {
+    const ids = payloads.map((p) => num(p.reservationId));
+    const outcomes = await afterReservationsConfirmed(s, log, ids);
+    return payloads.map((p, i): BatchStep => {
+      const o = outcomes.get(ids[i] ?? 0) ?? { waitMs: null };
+      if ("failed" in o) return o;
+      return o.waitMs === null ? DONE : { again: p, inMs: o.waitMs };
+    });
   },
 };
 
@@ -121,4 +150,95 @@ export async function drainFollowUps(
     if (due.length < 50 || ran === 0) break;
   }
   return finished;
+}
+
+type Row = { id: number; kind: string; payload: Record<string, unknown> };
+
+/**
+ * A batch runs a single step of each row, as runFollowUpNow does, and saves each outcome as runRow
+ * would: finished rows go in one DELETE; a failed row is counted and backed off, so the cron takes
+ * it up exactly as after a failed single run. Never throws.
+ */
+async function runBatch(s: Services, log: Logger, handler: BatchHandler, rows: Row[]): Promise<void> {
+  let steps: BatchStep[];
+  try {
+    steps = await handler(
+      s,
+      log,
+      rows.map((r) => r.payload),
+    );
+  } catch (err) {
+    steps = rows.map(() => ({ failed: err }));
+  }
+  const finished: number[] = [];
+  const failures = new Map<unknown, number[]>();
+  const writes: Promise<unknown>[] = [];
+  rows.forEach((row, i) => {
+    const step = steps[i] ?? { failed: new Error("the batch handler gave no outcome for this row") };
+    if ("done" in step) finished.push(row.id);
+    else if ("failed" in step) {
+      failures.set(step.failed, [...(failures.get(step.failed) ?? []), row.id]);
+      writes.push(continueFollowUp(s.db, row.id, row.payload, new Date(Date.now() + backoffMs(1)), true));
+    } else writes.push(continueFollowUp(s.db, row.id, step.again, new Date(Date.now() + step.inMs)));
+  });
+  for (const [error, ids] of failures) {
+    log.error("follow-ups failed; retried later", { kind: rows[0]?.kind, ids, error });
+  }
+  // A DELETE that fails leaves finished rows to the cron once their lease ends: they are idempotent.
+  writes.push(finishFollowUps(s.db, finished));
+  for (const r of await Promise.allSettled(writes)) {
+    if (r.status === "rejected") log.warn("follow-up bookkeeping failed", { error: r.reason });
+  }
+}
+
+/** How long a batch's first row waits for others to come, and the most rows a batch takes. */
+const BATCH_WAIT_MS = 25;
+const BATCH_MAX = 100;
+/** How often a caller whose row another request runs looks whether that batch is over, and how long. */
+const POLL_MS = 25;
+const WAIT_FOR_MS = 30_000;
+
+interface Batch {
+  rows: Map<number, Row>;
+  over: boolean;
+}
+
+/** Per kind, the batch still taking rows in this isolate (its requests share module state). */
+const openBatches = new Map<string, Batch>();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * runFollowUpNow for sale-day volumes: rows of a kind arriving together run as one batch (a few
+ * statements for up to BATCH_MAX rows instead of ~9 each), BATCH_WAIT_MS after the first one came.
+ * The returned promise settles when the row's batch is over and never rejects; the caller passes
+ * it to waitUntil. The batch runs in the request of its first row, which waits for it: I/O is only
+ * made for a request that is alive. The others poll a flag rather than await a promise resolved in
+ * that other request (such a promise can hang its waiter: festivals/cache.ts). Whatever a batch
+ * leaves undone (a failure, a dead isolate) stays leased in the outbox, and the cron finishes it.
+ */
+export function runFollowUpSoon(s: Services, log: Logger, row: Row): Promise<void> {
+  const handler = FOLLOW_UP_BATCH_HANDLERS[row.kind];
+  if (!handler) return runFollowUpNow(s, log, row).then(() => undefined);
+  const joining = openBatches.get(row.kind);
+  if (joining) {
+    joining.rows.set(row.id, row);
+    if (joining.rows.size >= BATCH_MAX) openBatches.delete(row.kind);
+    return batchOver(joining);
+  }
+  const batch: Batch = { rows: new Map([[row.id, row]]), over: false };
+  openBatches.set(row.kind, batch);
+  return (async () => {
+    await sleep(BATCH_WAIT_MS);
+    if (openBatches.get(row.kind) === batch) openBatches.delete(row.kind);
+    await runBatch(s, log, handler, [...batch.rows.values()]);
+  })()
+    .catch((err: unknown) => log.error("follow-up batch failed", { kind: row.kind, error: err }))
+    .finally(() => {
+      batch.over = true;
+    });
+}
+
+async function batchOver(batch: Batch): Promise<void> {
+  const until = Date.now() + WAIT_FOR_MS;
+  while (!batch.over && Date.now() < until) await sleep(POLL_MS);
 }

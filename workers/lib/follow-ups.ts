@@ -1,4 +1,4 @@
-import { and, asc, eq, lte, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, lte, sql } from "drizzle-orm";
 import { type FollowUp, followUps } from "../db/schema/follow-ups";
 import type { Db, Tx } from "./db";
 
@@ -62,6 +62,11 @@ export async function claimFollowUp(db: Db, row: FollowUp, now: Date): Promise<b
 
 export async function finishFollowUp(db: Db, id: number): Promise<void> {
   await db.delete(followUps).where(eq(followUps.id, id));
+}
+
+/** Many finished rows in one statement (a batch of follow-ups: workers/api/follow-ups.ts). */
+export async function finishFollowUps(db: Db, ids: number[]): Promise<void> {
+  if (ids.length) await db.delete(followUps).where(inArray(followUps.id, ids));
 }
 
 /**

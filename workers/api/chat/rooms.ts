@@ -6,6 +6,8 @@ import { chatMembers, chatRooms } from "../../db/schema/chat";
 import { festivals } from "../../db/schema/festivals";
 import { users } from "../../db/schema/users";
 import { AppError } from "../../lib/errors";
+import type { Logger } from "../../lib/logger";
+import { withRetries } from "../../lib/retry";
 import type { Services } from "../../lib/services";
 import { DELETED_NICKNAME } from "../me/service";
 
@@ -69,6 +71,38 @@ export async function joinChatRoom(s: Services, festivalId: number, userId: numb
     .update(chatRooms)
     .set({ memberCount: sql`${chatRooms.memberCount} + 1` })
     .where(eq(chatRooms.festivalId, festivalId));
+}
+
+/**
+ * joinChatRoom for many users of one room at once (the sale's follow-ups, batched): the same rows
+ * and the same autocommit count update, in three statements however many join. The count rises by
+ * the rows the INSERT IGNORE really added, so members already there are not counted twice; each
+ * step is retried on its own under contention (retrying the insert after the count update failed
+ * would find the rows in and leave the count short by all of them).
+ */
+export async function joinChatRoomMany(
+  s: Services,
+  log: Logger,
+  festivalId: number,
+  userIds: number[],
+): Promise<void> {
+  // Sorted: concurrent batches insert into the room's primary key in one order.
+  const ids = [...new Set(userIds)].sort((a, b) => a - b);
+  if (!ids.length) return;
+  const added = await withRetries(log, "join chat room", async () => {
+    const readSeq = await roomLastSeq(s, festivalId);
+    return s.db
+      .insert(chatMembers)
+      .ignore()
+      .values(ids.map((userId) => ({ festivalId, userId, readSeq })));
+  });
+  if (added.rowsAffected < 1) return;
+  await withRetries(log, "count chat members", () =>
+    s.db
+      .update(chatRooms)
+      .set({ memberCount: sql`${chatRooms.memberCount} + ${added.rowsAffected}` })
+      .where(eq(chatRooms.festivalId, festivalId)),
+  );
 }
 
 /**

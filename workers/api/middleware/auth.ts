@@ -52,6 +52,20 @@ export const requireAuth = () =>
     await next();
   });
 
+/**
+ * The token's signature and expiry only (no I/O), for a sale-day route whose own Redis script runs
+ * `authenticate`'s Redis half (middleware/script-guard.ts). Sets `claims`; the route sets `user`
+ * once its script passed.
+ */
+export const requireSignedToken = () =>
+  createMiddleware<HonoEnv>(async (c, next) => {
+    const token = bearerToken(c.req.header("authorization"));
+    if (!token)
+      throw new AppError(401, "auth.missing_token", "Send an access token: Authorization: Bearer <token>");
+    c.set("claims", await verifyAccessToken(token, c.env.JWT_SECRET));
+    await next();
+  });
+
 /** What `requireAdmin` answers on top of `AUTH_ERRORS`. */
 export const ADMIN_ERRORS = [[403, "auth.forbidden"]] as const;
 

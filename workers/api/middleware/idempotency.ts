@@ -21,8 +21,10 @@ import type { HonoEnv } from "../hono-env";
  * (POST reservations: reservations/confirm.ts) and so survives a Worker dying between its write and
  * its answer, which a Redis claim cannot: such a route is never blocked by a pending claim (a dead
  * Worker's claim would turn every retry into a 409 for IN_FLIGHT_MS). Redis then only remembers the
- * answers the route does not store (rule violations) so that they replay byte for byte; the route
- * reads the key and request hashes with `idempotencyOf(c)`.
+ * answers the route does not store (rule violations) so that they replay byte for byte. The route
+ * itself reads the entry, in the one Redis script of its sale-day gate (reservations/gate.ts, with
+ * `replayEntry`), and sets `user` once that gate passed; this middleware only remembers the answer
+ * afterwards, and only for a caller the gate let in.
  */
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 const IN_FLIGHT_MS = 30_000;
@@ -89,10 +91,27 @@ export const IDEMPOTENCY_ERRORS = [
   [503, "idempotency.unavailable"],
 ] as const;
 
-/** The request's key and fingerprint as SHA-256 hex, for a durable route to store; undefined without a key. */
-export async function idempotencyOf(
-  c: Context<HonoEnv>,
-): Promise<{ keyHash: string; requestHash: string } | undefined> {
+export interface IdempotencyHashes {
+  keyHash: string;
+  requestHash: string;
+}
+
+const hashed = new WeakMap<Request, Promise<IdempotencyHashes | undefined>>();
+
+/**
+ * The request's key and fingerprint as SHA-256 hex, for a durable route to store; undefined without
+ * a key. Computed once per request (the middleware and a durable route both ask).
+ */
+export function idempotencyOf(c: Context<HonoEnv>): Promise<IdempotencyHashes | undefined> {
+  let got = hashed.get(c.req.raw);
+  if (!got) {
+    got = hashesOf(c);
+    hashed.set(c.req.raw, got);
+  }
+  return got;
+}
+
+async function hashesOf(c: Context<HonoEnv>): Promise<IdempotencyHashes | undefined> {
   const key = c.req.header("idempotency-key");
   if (key === undefined) return undefined;
   if (!KEY_PATTERN.test(key)) {
@@ -114,9 +133,9 @@ export const idempotent = (scope: string, opts: { durable?: boolean } = {}) =>
     const hashes = await idempotencyOf(c);
     if (!hashes) return next();
     const s = c.get("services");
-    const redisKey = s.key("idem", scope, c.get("user").id, hashes.keyHash);
+    if (opts.durable) return durable(c, next, scope, hashes);
+    const redisKey = idempotencyKey(s, scope, c.get("user").id, hashes.keyHash);
     const fp = hashes.requestHash;
-    if (opts.durable) return durable(c, next, redisKey, fp);
     const pending = JSON.stringify({ s: "p", fp, token: crypto.randomUUID() } satisfies Pending);
 
     const deadline = Date.now() + WAIT_MS;
@@ -172,29 +191,48 @@ async function answerOf(res: Response, fp: string): Promise<Done> {
   };
 }
 
-/** See `durable` above: replay a remembered answer if there is one, else run; remember what the route does not. */
-async function durable(c: Context<HonoEnv>, next: () => Promise<void>, redisKey: string, fp: string) {
-  const s = c.get("services");
-  // Redis down: the route's own stored key still keeps the write single.
-  const raw = await s.redis.get<string>(redisKey).catch(() => null);
-  const entry = raw ? (JSON.parse(raw) as Pending | Done) : undefined;
-  if (entry?.s === "d") {
-    if (entry.fp !== fp) {
-      throw new AppError(
-        422,
-        "idempotency.key_reused",
-        "This Idempotency-Key was already used with a different request",
-      );
-    }
-    return replay(c, entry);
+/** One entry per user, route and key. */
+export const idempotencyKey = (s: Services, scope: string, userId: number, keyHash: string) =>
+  s.key("idem", scope, userId, keyHash);
+
+/**
+ * A durable route's gate found this entry: a remembered answer is replayed (a 422 when the key came
+ * with another request); anything else (the gate's own "attempted" mark) is undefined.
+ */
+export function replayEntry(c: Context<HonoEnv>, raw: string, fp: string): Response | undefined {
+  let entry: Pending | Done | { s: "a"; fp: string };
+  try {
+    entry = JSON.parse(raw) as Pending | Done;
+  } catch {
+    return undefined;
   }
+  if (entry.s !== "d") return undefined;
+  if (entry.fp !== fp) {
+    throw new AppError(
+      422,
+      "idempotency.key_reused",
+      "This Idempotency-Key was already used with a different request",
+    );
+  }
+  return replay(c, entry);
+}
+
+/** See `durable` above: remember what the route does not store, for a caller its gate let in. */
+async function durable(
+  c: Context<HonoEnv>,
+  next: () => Promise<void>,
+  scope: string,
+  hashes: IdempotencyHashes,
+) {
   await next();
   const res = c.res;
   // 2xx answers live with the route's own write; forgotten statuses are never stored.
-  if (res.status < 300 || !remembered(res.status)) return;
-  const done = await answerOf(res, fp);
+  const user = c.get("user") as HonoEnv["Variables"]["user"] | undefined;
+  if (!user || res.status < 300 || !remembered(res.status)) return;
+  const s = c.get("services");
+  const done = await answerOf(res, hashes.requestHash);
   await s.redis
-    .set(redisKey, JSON.stringify(done), { px: IDEMPOTENCY_TTL_MS })
+    .set(idempotencyKey(s, scope, user.id, hashes.keyHash), JSON.stringify(done), { px: IDEMPOTENCY_TTL_MS })
     .catch((err: unknown) => c.get("logger").warn("idempotency answer not stored", { error: err }));
 }
 

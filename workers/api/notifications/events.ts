@@ -1,10 +1,11 @@
-import { eq } from "drizzle-orm";
+import { eq, inArray } from "drizzle-orm";
 import { festivals } from "../../db/schema/festivals";
 import { notifications, pushDevices } from "../../db/schema/notifications";
 import { createLogger, type Logger } from "../../lib/logger";
 import type { Services } from "../../lib/services";
 import { festivalVersion, isWorthTelling, runFanout, startFanout } from "./festival-fanout";
 import { type NotifyInput, notify } from "./notify";
+import { notifyMany } from "./notify-many";
 
 /**
  * What other areas' events become. Reservations call these after COMMIT; they never throw, so a
@@ -20,13 +21,15 @@ interface ReservationFacts {
   quantity: number;
 }
 
+const DEFAULT_TITLE = "축제";
+
 async function titleOf(s: Services, festivalId: number): Promise<string> {
   const [f] = await s.db
     .select({ title: festivals.title })
     .from(festivals)
     .where(eq(festivals.id, festivalId))
     .limit(1);
-  return f?.title ?? "축제";
+  return f?.title ?? DEFAULT_TITLE;
 }
 
 const RESERVATION_WORDING = {
@@ -61,6 +64,27 @@ export async function tellReservation(
   r: ReservationFacts,
 ): Promise<void> {
   await notify(s, reservationNotice(kind, r, await titleOf(s, r.festivalId)), logger);
+}
+
+/**
+ * tellReservation for many reservations at once (the sale's follow-ups, batched): one title read for
+ * all their festivals and one notifyMany, with the same notices and dedupe keys, so a single run and
+ * a batch run of one reservation store one notice. Throws as tellReservation does.
+ */
+export async function tellReservations(
+  s: Services,
+  logger: Logger,
+  kind: keyof typeof RESERVATION_WORDING,
+  rs: ReservationFacts[],
+): Promise<void> {
+  if (!rs.length) return;
+  const found = await s.db
+    .select({ id: festivals.id, title: festivals.title })
+    .from(festivals)
+    .where(inArray(festivals.id, [...new Set(rs.map((r) => r.festivalId))]));
+  const titles = new Map(found.map((f) => [f.id, f.title]));
+  const notices = rs.map((r) => reservationNotice(kind, r, titles.get(r.festivalId) ?? DEFAULT_TITLE));
+  await notifyMany(s, notices, logger);
 }
 
 /** Holders hear of a change they care about (`changed` names the fields an admin changed). */

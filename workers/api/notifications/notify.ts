@@ -31,7 +31,7 @@ export interface NotifyResult {
   push: PushResult | null;
 }
 
-type Prefs = Pick<User, "notifyReminders" | "notifyChat" | "notifyFestivalUpdates">;
+export type Prefs = Pick<User, "notifyReminders" | "notifyChat" | "notifyFestivalUpdates">;
 
 /** Types a preference switches off; every other type (reservations, waitlist) is always pushed. */
 const PREFERENCE: Record<string, keyof Prefs> = {
@@ -68,29 +68,36 @@ async function recipient(s: Services, userId: number) {
   return user && !user.deletedAt ? { prefs: user as Prefs, tokens } : undefined;
 }
 
-export async function notify(
-  s: Services,
-  input: NotifyInput,
-  log: Logger = defaultLog,
-): Promise<NotifyResult> {
+/** The stored fields of a notice (notify-many.ts stores them the same way). Throws on a bad input. */
+export function noticeFields(input: NotifyInput) {
   // INSERT IGNORE would silently truncate these, and a truncated dedupe key can collide.
   if (input.type.length > 40) throw new Error(`notification type too long: ${input.type}`);
   if ((input.dedupeKey?.length ?? 0) > 191)
     throw new Error("notification dedupeKey longer than 191 characters");
-  const to = await recipient(s, input.userId);
-  if (!to) return { id: null, created: false, push: null };
-  const push = wantsPush(input.type, to.prefs) && to.tokens.length > 0 && s.fcm.enabled;
   const data = Object.fromEntries(
     Object.entries(input.data ?? {}).map(([k, v]) => [k, v === null ? "" : String(v)]),
   );
-  const now = new Date();
-  const n = {
+  return {
     type: input.type,
     title: clip(input.title, 200),
     body: clip(input.body, 1000),
     data,
     dedupeKey: input.dedupeKey ?? null,
   };
+}
+
+export type NoticeFields = ReturnType<typeof noticeFields>;
+
+export async function notify(
+  s: Services,
+  input: NotifyInput,
+  log: Logger = defaultLog,
+): Promise<NotifyResult> {
+  const n = noticeFields(input);
+  const to = await recipient(s, input.userId);
+  if (!to) return { id: null, created: false, push: null };
+  const push = wantsPush(input.type, to.prefs) && to.tokens.length > 0 && s.fcm.enabled;
+  const now = new Date();
   const inserted = await s.db
     .insert(notifications)
     .ignore()
@@ -124,7 +131,7 @@ type Pushable = Pick<Notification, "id" | "type" | "title" | "body" | "dedupeKey
 };
 
 /** Sends a claimed push; failure on every device releases the claim for the retry job. */
-async function deliver(s: Services, log: Logger, tokens: string[], n: Pushable): Promise<PushResult> {
+export async function deliver(s: Services, log: Logger, tokens: string[], n: Pushable): Promise<PushResult> {
   const result = await pushToTokens(s, log, tokens, {
     title: n.title,
     body: n.body,
@@ -139,7 +146,7 @@ async function deliver(s: Services, log: Logger, tokens: string[], n: Pushable):
   return result;
 }
 
-async function claimPush(s: Services, id: number, now: Date): Promise<boolean> {
+export async function claimPush(s: Services, id: number, now: Date): Promise<boolean> {
   const claimed = await s.db
     .update(notifications)
     .set({ pushClaimedAt: now })

@@ -5,7 +5,7 @@ import type { Logger } from "../../lib/logger";
 import type { Services } from "../../lib/services";
 
 /** A user rarely has more; the newest devices win if they do. */
-const MAX_DEVICES = 10;
+export const MAX_DEVICES = 10;
 
 export interface PushResult {
   devices: number;

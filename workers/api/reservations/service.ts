@@ -50,7 +50,7 @@ import {
 } from "./confirm";
 import { afterReservationConfirmed } from "./follow-up";
 import type { ReservationView } from "./schemas";
-import { markSoldOut, readSoldOut, type SoldOutState } from "./sold-out";
+import { forgetSoldOut, markSoldOut, type SoldOutState } from "./sold-out";
 
 /** A row the API may show: anything but a pending one. */
 export type ShownReservation = Omit<Reservation, "status"> & { status: ReservationStatus };
@@ -95,7 +95,7 @@ function notOnSale(f: Festival, reason: "cancelled" | "not_yet_open" | "closed")
   });
 }
 
-const soldOut = (day: string, remaining: number) =>
+export const soldOut = (day: string, remaining: number) =>
   new AppError(409, "reservation.sold_out", "Not enough places left on this day", {
     details: { day, remaining },
   });
@@ -136,20 +136,26 @@ export async function reserve(
   userId: number,
   festivalId: number,
   input: { day: string; quantity: number; admissionToken?: string | undefined },
-  idempotency?: { keyHash: string; requestHash: string },
+  idempotency: { keyHash: string; requestHash: string } | undefined,
+  gate: { flag: SoldOutState | undefined; keyIsNew: boolean },
 ): Promise<ReserveOutcome> {
   const { day, quantity } = input;
-  // Once a day is full most calls end here, on one Redis round trip (plus the key lookup: a repeat
-  // of a made reservation is answered as it was, also after the day sold out). The flag only ever
+  // Once a day is full most calls end at the gate (gate.ts: one Redis script). What reaches this
+  // line with the flag set is a retry of a key that reached the database: the key lookup answers a
+  // repeat of a made reservation as it was, also after the day sold out. The flag only ever
   // shortcuts a "no"; an offer holder's places look sold out, so the hint lets them through.
-  const flag = await readSoldOut(s, festivalId, day, userId);
+  const flag = gate.flag;
+  // A key the gate saw for the first time has no row: no lookup (a lost Redis mark is still safe,
+  // the insert's unique key finds the earlier row).
+  const lookUp = idempotency && !gate.keyIsNew ? idempotency : undefined;
   if (flag?.soldOut && !flag.offerHint) {
-    const earlier = idempotency && (await findByKey(s.db, userId, idempotency.keyHash));
+    const earlier =
+      lookUp && (await withRetries(logger, "reserve.key", () => findByKey(s.db, userId, lookUp.keyHash)));
     if (earlier && idempotency) return resolveEarlier(s, env, logger, earlier, idempotency, input);
     throw soldOut(day, 0);
   }
   const [earlier, [found]] = await Promise.all([
-    idempotency ? findByKey(s.db, userId, idempotency.keyHash) : undefined,
+    lookUp ? withRetries(logger, "reserve.key", () => findByKey(s.db, userId, lookUp.keyHash)) : undefined,
     withRetries(logger, "reserve.read", () =>
       s.db
         .select({
@@ -224,6 +230,8 @@ export async function reserve(
     updatedAt: at,
   };
   const { confirmedHere, followUp } = await takePlacesWithOutbox(s, logger, row, f, offer, flag);
+  // This request rechecked a day that was sold out a moment ago, and there were places.
+  if (flag?.recheck) await forgetSoldOut(s, festivalId, day);
   if (confirmedHere) {
     await afterConfirmed(s, logger, row, f, { admitted, leftover: offer ? offer.held - quantity : 0 });
   }

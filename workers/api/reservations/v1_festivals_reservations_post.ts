@@ -1,14 +1,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../../lib/errors";
 import { DaySchema, IdempotencyHeaderSchema, IdParamSchema } from "../../lib/schemas";
-import { runFollowUpNow } from "../follow-ups";
-import { AUTH_ERRORS, requireAuth } from "../middleware/auth";
+import { runFollowUpSoon } from "../follow-ups";
+import { AUTH_ERRORS, requireSignedToken } from "../middleware/auth";
 import { IDEMPOTENCY_ERRORS, idempotencyOf, idempotent } from "../middleware/idempotency";
-import { RATE_LIMIT_ERRORS, rateLimit } from "../middleware/rate-limit";
+import { RATE_LIMIT_ERRORS } from "../middleware/rate-limit";
 import type { App } from "../router";
-import { RESERVATION_WRITE_LIMITS } from "../sales/limits";
+import { reservationGate } from "./gate";
 import { ReservationSchema } from "./schemas";
-import { reserve } from "./service";
+import { reserve, soldOut } from "./service";
 
 const AdmissionTokenSchema = z.string().min(1).max(1000);
 
@@ -44,13 +44,11 @@ const route = createRoute({
     "festival's waiting room is on, a valid admission token is required (403 otherwise). A user holding " +
     "a waitlist offer for the day claims it with this call (no admission needed).",
   security: [{ bearer: [] }],
-  // Durable: the key is stored with the reservation row (service.ts), so a retry after a Worker died
-  // between the write and the answer still gets the reservation that was made.
-  middleware: [
-    requireAuth(),
-    rateLimit(...RESERVATION_WRITE_LIMITS),
-    idempotent("reservations.create", { durable: true }),
-  ] as const,
+  // The token's Redis half, the limits, the idempotency entry and the sold-out flag are one script
+  // (gate.ts), run once the request is valid. Durable: the key is stored with the reservation row
+  // (service.ts), so a retry after a Worker died between the write and the answer still gets the
+  // reservation that was made; the middleware remembers only the refusals.
+  middleware: [requireSignedToken(), idempotent("reservations.create", { durable: true })] as const,
   request: {
     params: z.object({ festivalId: IdParamSchema }),
     headers: ReserveHeadersSchema,
@@ -76,19 +74,25 @@ export function registerV1FestivalsReservationsPost(app: App) {
   app.openapi(route, async (c) => {
     const body = c.req.valid("json");
     const s = c.get("services");
+    const festivalId = c.req.valid("param").festivalId;
+    const idempotency = await idempotencyOf(c);
+    const gate = await reservationGate(c, c.get("claims"), festivalId, body.day, idempotency);
+    if (gate.kind === "replay") return gate.response as never;
+    if (gate.kind === "sold_out") throw soldOut(body.day, 0);
     const { view, replayed, followUp } = await reserve(
       s,
       c.env,
       c.get("logger"),
       c.get("user").id,
-      c.req.valid("param").festivalId,
+      festivalId,
       { ...body, admissionToken: body.admissionToken ?? c.req.valid("header")["x-admission-token"] },
-      await idempotencyOf(c),
+      idempotency,
+      gate,
     );
     if (replayed) c.header("Idempotent-Replayed", "true");
     // Chat membership and the inbox entry after the answer, off the sale's critical path; the outbox
     // row makes the cron do them if this Worker dies first.
-    if (followUp) c.executionCtx.waitUntil(runFollowUpNow(s, c.get("logger"), followUp));
+    if (followUp) c.executionCtx.waitUntil(runFollowUpSoon(s, c.get("logger"), followUp));
     return c.json(view, 201);
   });
 }

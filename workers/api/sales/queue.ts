@@ -26,6 +26,7 @@ import { festivals } from "../../db/schema/festivals";
 import { AppError } from "../../lib/errors";
 import { microCache } from "../../lib/micro-cache";
 import type { Services } from "../../lib/services";
+import { guardLua, guardRefusal, type ScriptGuard } from "../middleware/script-guard";
 
 /** How long an admission lasts: the admitted user has this long to reserve. */
 export const ADMISSION_TTL_MS = 10 * 60_000;
@@ -178,42 +179,13 @@ return {0, 0, size, active, admitted, '0', added}
 const SCRIPT = `local line, adm, meta = KEYS[1], KEYS[2], KEYS[3]\n${STEP}`;
 
 /**
- * A sale-day join in one round trip: the access token's revocation check, the route's request
- * limits and the join, in one script, so nobody is counted or put in line unless everything before
- * passed, and no other caller's step can interleave.
- *
- *   KEYS[4] the token's jti on the deny list, KEYS[5] the user's session version: the checks of
- *   `authenticate` (middleware/auth.ts), read here instead of by its MGET. ARGV[11] the token's sv.
- *   Then per limit i (ARGV[12] of them): KEYS[4+2i], KEYS[5+2i] the current and previous window's
- *   counters and ARGV[11+2i], ARGV[12+2i] its limit and window (ms): @upstash/ratelimit's sliding
- *   window (its single-region script, same keys and arithmetic), so these counters are the ones the
- *   library counts on the queue's other routes. As the route middleware does, every limit is counted
- *   when under its own limit, whether or not another refuses.
- *
- * Answers {-1} for a revoked token, {-2, refused, ...} (1 per limit: refused) when any limit refuses,
- * else the queue step's answer.
+ * A sale-day join in one round trip: the access token's revocation check and the route's request
+ * limits (middleware/script-guard.ts: KEYS[4..], ARGV[11..]) and then the join, in one script, so
+ * nobody is put in line unless everything before passed, and no other caller's step can interleave.
+ * Answers the guard's refusal, else the queue step's answer.
  */
 const JOIN_SCRIPT = `local line, adm, meta = KEYS[1], KEYS[2], KEYS[3]
-local revoked = redis.call('GET', KEYS[4])
-local sv = tonumber(redis.call('GET', KEYS[5]) or '')
-if (revoked and revoked ~= '') or (sv and tonumber(ARGV[11]) < sv) then return {-1} end
-local n, now_ms = tonumber(ARGV[12]), tonumber(ARGV[3])
-local refused, flags = false, {-2}
-for i = 1, n do
-  local cur, prev = KEYS[4 + 2 * i], KEYS[5 + 2 * i]
-  local limit, window = tonumber(ARGV[11 + 2 * i]), tonumber(ARGV[12 + 2 * i])
-  local inCur = tonumber(redis.call('GET', cur) or '0')
-  local inPrev = tonumber(redis.call('GET', prev) or '0')
-  inPrev = math.floor((1 - (now_ms % window) / window) * inPrev)
-  if inPrev + inCur >= limit then
-    refused = true
-    flags[i + 1] = 1
-  else
-    flags[i + 1] = 0
-    if redis.call('INCRBY', cur, 1) == 1 then redis.call('PEXPIRE', cur, window * 2 + 1000) end
-  end
-end
-if refused then return flags end
+${guardLua(4, 11)}
 ${STEP}`;
 
 const STATES = ["none", "waiting", "admitted", "pre_queue"] as const;
@@ -311,57 +283,24 @@ export async function runQueue(
   return toState(raw);
 }
 
-/** A request limit as the join script counts it: @upstash/ratelimit's sliding window, on its keys. */
-export interface JoinLimit {
-  /** The library's `prefix` for this limit (the Ratelimit instance's). */
-  prefix: string;
-  /** The library's identifier, e.g. `user:42`. */
-  identifier: string;
-  limit: number;
-  windowMs: number;
-}
-
-export interface JoinGuard {
-  /** The deny-list key of the token's jti and the user's session-version key (middleware/auth.ts). */
-  revokedKey: string;
-  sessionVersionKey: string;
-  /** The token's session version claim. */
-  sv: number;
-  limits: JoinLimit[];
-}
-
-export type JoinOutcome =
-  | { kind: "revoked" }
-  | { kind: "limited"; refused: number[] }
-  | { kind: "done"; state: QueueState };
+export type JoinOutcome = { kind: "refused"; error: AppError } | { kind: "done"; state: QueueState };
 
 /** A join with its auth check and request limits, in one round trip (JOIN_SCRIPT). */
 export async function runJoin(
   s: Services,
   cfg: QueueConfig,
   userId: number,
-  guard: JoinGuard,
-  now = Date.now(),
+  guard: ScriptGuard,
 ): Promise<JoinOutcome> {
-  const limitKeys = guard.limits.flatMap(({ prefix, identifier, windowMs }) => {
-    // The library's key layout: `${prefix}:${identifier}:${window number}`.
-    const w = Math.floor(now / windowMs);
-    return [`${prefix}:${identifier}:${w}`, `${prefix}:${identifier}:${w - 1}`];
-  });
-  const limitArgs = guard.limits.flatMap(({ limit, windowMs }) => [String(limit), String(windowMs)]);
   let raw: unknown;
   try {
     raw = await scriptsOf(s).join.exec(
-      [...keys(s, cfg.festivalId), guard.revokedKey, guard.sessionVersionKey, ...limitKeys],
-      [...stepArgs(cfg, "join", userId, now), String(guard.sv), String(guard.limits.length), ...limitArgs],
+      [...keys(s, cfg.festivalId), ...guard.keys],
+      [...stepArgs(cfg, "join", userId, guard.now), ...guard.args],
     );
   } catch {
     throw unavailable();
   }
-  const r = raw as (number | string)[];
-  if (Number(r[0]) === -1) return { kind: "revoked" };
-  if (Number(r[0]) === -2) {
-    return { kind: "limited", refused: r.slice(1).flatMap((flag, i) => (Number(flag) === 1 ? [i] : [])) };
-  }
-  return { kind: "done", state: toState(raw) };
+  const refused = guardRefusal(raw, guard);
+  return refused ? { kind: "refused", error: refused } : { kind: "done", state: toState(raw) };
 }
