@@ -100,8 +100,6 @@ export class ChatRoom extends DurableObject<Env> {
   #kafka: KafkaLog | undefined;
   /** Token buckets per frame kind and user ("send:12"): lost on eviction, when they would be full anyway. */
   readonly #buckets = new Map<string, { tokens: number; at: number }>();
-  /** Refused frames in a row per socket; an accepted frame resets it. */
-  readonly #refusals = new WeakMap<WebSocket, number>();
   readonly #lastTyping = new Map<number, number>();
   /** The oldest-unpersisted time last reported to Redis (the admin view); undefined after eviction. */
   #reportedOldest: number | null | undefined;
@@ -183,21 +181,17 @@ export class ChatRoom extends DurableObject<Env> {
   /** The checks every connect passes, wherever its socket will be held. */
   #refusal(identity: ChatIdentity, now: number): Refusal | undefined {
     const exp = attachmentFor(identity, now).exp ?? now;
-    // A leave or logout that reached the room after the Worker began its check may not have been
-    // seen by it: the socket would outlive the membership it was checked against.
-    const gone =
-      identity.checkedAt !== undefined &&
-      this.#store.goneSince(identity.userId, identity.jti ?? "", identity.checkedAt);
-    if (gone === "left")
+    const shut = this.#shut(identity, now);
+    if (shut === "left")
       return { status: 403, code: "chat.not_member", message: "Join the festival's chat room first" };
-    if (gone === "revoked" || exp <= now) {
+    if (shut === "revoked" || exp <= now) {
       return {
         status: 401,
         code: "auth.invalid_token",
         message: "The access token is missing, expired or invalid",
       };
     }
-    if (this.#moderation.activeUntil(identity.userId, "ban", now) !== undefined) {
+    if (shut === "banned") {
       return { status: 403, code: "chat.banned", message: "You are banned from this room" };
     }
     if (this.#socketCount(identity.userId) >= CHAT_LIMITS.maxSocketsPerUser) {
@@ -212,6 +206,25 @@ export class ChatRoom extends DurableObject<Env> {
       return { status: 503, code: "chat.room_full", message: "The room is full; try again later" };
     }
     return undefined;
+  }
+
+  /**
+   * Why this user's socket may not open or stay open: a leave or revocation after `checkedAt` (a
+   * connect's check, or a socket's last membership check), else a ban. Shared by connects (#refusal)
+   * and frames forwarded by a shard (receive), so the two cannot drift.
+   */
+  #shut(
+    who: Pick<ChatIdentity, "userId" | "jti" | "checkedAt">,
+    now: number,
+  ): GoneReason | "banned" | undefined {
+    // A leave or logout that reached the room after the Worker began its check may not have been
+    // seen by it: the socket would outlive the membership it was checked against.
+    const gone =
+      who.checkedAt !== undefined
+        ? this.#store.goneSince(who.userId, who.jti ?? "", who.checkedAt)
+        : undefined;
+    if (gone) return gone;
+    return this.#moderation.activeUntil(who.userId, "ban", now) !== undefined ? "banned" : undefined;
   }
 
   /**
@@ -256,11 +269,7 @@ export class ChatRoom extends DurableObject<Env> {
     if (me.exp !== undefined && me.exp <= Date.now()) return this.#close([ws], CLOSE.tokenExpired);
     let refused = false;
     this.#frame({ me, reply: (f) => this.#reply(ws, f), refused: () => (refused = true) }, raw);
-    if (!refused) return void this.#refusals.delete(ws);
-    const refusals = (this.#refusals.get(ws) ?? 0) + 1;
-    this.#refusals.set(ws, refusals);
-    // A client that ignores its errors (retryAfterMs) and keeps sending is not a client we serve.
-    if (refusals >= CHAT_LIMITS.refusalsBeforeClose) this.#close([ws], CLOSE.abuse);
+    this.#sockets.refused(ws, refused, (sockets, close) => this.#close(sockets, close));
   }
 
   /** RPC from a shard: a frame from one of its sockets; the answers go back to that socket. */
@@ -268,12 +277,7 @@ export class ChatRoom extends DurableObject<Env> {
     const replies: string[] = [];
     let refused = false;
     // A socket the room told its shard to close (a ban, a leave) may still have frames on the way.
-    const now = Date.now();
-    const shut =
-      this.#moderation.activeUntil(me.userId, "ban", now) !== undefined ||
-      (me.checkedAt !== undefined &&
-        this.#store.goneSince(me.userId, me.jti ?? "", me.checkedAt) !== undefined);
-    if (shut) return { replies, refused };
+    if (this.#shut(me, Date.now())) return { replies, refused };
     this.#frame({ me, reply: (f) => replies.push(JSON.stringify(f)), refused: () => (refused = true) }, raw);
     return { replies, refused };
   }
@@ -561,11 +565,7 @@ export class ChatRoom extends DurableObject<Env> {
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     this.#departed(ws);
-    try {
-      ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
-    } catch {
-      // Already closed.
-    }
+    this.#sockets.echoClose(ws, code, reason);
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {

@@ -3,7 +3,7 @@ import { createLogger } from "../../workers/lib/logger";
 import type { Admission, ChatRoom } from "../chat-room";
 import { CLOSE } from "./contract/close-codes";
 import { decodeIdentity, IDENTITY_HEADER, roomName, SHARD_HEADER } from "./contract/identity";
-import { CHAT_LIMITS, PING_FRAME, PONG_FRAME } from "./contract/protocol";
+import { PING_FRAME, PONG_FRAME } from "./contract/protocol";
 import type { ShardItem } from "./shards";
 import { type Attachment, attachmentFor, attachmentOf, type Close, SocketSet, sweepAt } from "./sockets";
 import { FLUSH_RETRY_MS } from "./write-through";
@@ -27,7 +27,6 @@ const ROSTER_EVERY_MS = 60_000;
  */
 export class ChatShard extends DurableObject<Env> {
   readonly #sockets: SocketSet;
-  readonly #refusals = new WeakMap<WebSocket, number>();
   readonly #log = createLogger({ component: "chat-shard" });
   /** The newest message frames delivered here, by seq (memory only: lost on eviction, when no join is mid-way). */
   #recent: { seq: number; frame: string }[] = [];
@@ -125,19 +124,12 @@ export class ChatShard extends DurableObject<Env> {
       return this.#sockets.write(ws, JSON.stringify(frame));
     }
     for (const reply of answer.replies) this.#sockets.write(ws, reply);
-    if (!answer.refused) return void this.#refusals.delete(ws);
-    const refusals = (this.#refusals.get(ws) ?? 0) + 1;
-    this.#refusals.set(ws, refusals);
-    if (refusals >= CHAT_LIMITS.refusalsBeforeClose) this.#close([ws], CLOSE.abuse);
+    this.#sockets.refused(ws, answer.refused, (sockets, close) => this.#close(sockets, close));
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     await this.#departed(ws);
-    try {
-      ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
-    } catch {
-      // Already closed.
-    }
+    this.#sockets.echoClose(ws, code, reason);
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {

@@ -2,7 +2,7 @@ import { createLogger } from "../../workers/lib/logger";
 import { getServices } from "../../workers/lib/services";
 import { CLOSE } from "./contract/close-codes";
 import type { ChatIdentity } from "./contract/identity";
-import type { OnlineUser } from "./contract/protocol";
+import { CHAT_LIMITS, type OnlineUser } from "./contract/protocol";
 import { RECHECK_MS, stillAllowed } from "./membership";
 
 /**
@@ -68,6 +68,8 @@ export class SocketSet {
    * Kept in step by accept/close/departed, the only writers of those two fields.
    */
   readonly #brief = new WeakMap<WebSocket, { userId: number; closing: boolean }>();
+  /** Refused frames in a row per socket; an accepted frame resets it. */
+  readonly #refusals = new WeakMap<WebSocket, number>();
 
   constructor(ctx: DurableObjectState) {
     this.#ctx = ctx;
@@ -159,6 +161,29 @@ export class SocketSet {
       }
     }
     return users;
+  }
+
+  /**
+   * Counts a frame's outcome toward CHAT_LIMITS.refusalsBeforeClose: an accepted frame resets the
+   * count, a refused one adds to it, and once the limit is reached the socket closes with CLOSE.abuse
+   * through the holder's `close` (which announces presence, or tells the room what closed).
+   */
+  refused(ws: WebSocket, wasRefused: boolean, close: (sockets: WebSocket[], close: Close) => void) {
+    if (!wasRefused) return void this.#refusals.delete(ws);
+    const refusals = (this.#refusals.get(ws) ?? 0) + 1;
+    this.#refusals.set(ws, refusals);
+    // A client that ignores its errors (retryAfterMs) and keeps sending is not a client we serve.
+    if (refusals >= CHAT_LIMITS.refusalsBeforeClose) close([ws], CLOSE.abuse);
+  }
+
+  /** Answers the client's close frame with the same code, as the closing handshake asks. */
+  echoClose(ws: WebSocket, code: number, reason: string) {
+    try {
+      // 1005 (no code) and 1006 (dropped) only report a close: they may not be sent in a close frame.
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
+    } catch {
+      // Already closed.
+    }
   }
 
   /** The client closed (or the socket failed): the attachment if it was open until now. */
