@@ -14,8 +14,8 @@ export type HonoEnv = {
     user: AuthUser;
     claims: AccessClaims;
     /**
-     * Set by the sale-day hot routes (public festival reads, waiting-room joins): a fast successful
-     * answer gets no access-log line of its own (middleware/init.ts).
+     * Set by the sale-day hot routes (public festival reads, waiting-room joins, reservations): a
+     * fast success or 409 gets no access-log line of its own (middleware/init.ts).
      */
     quietAccessLog: boolean;
   };

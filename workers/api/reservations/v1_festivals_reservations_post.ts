@@ -77,6 +77,8 @@ export function registerV1FestivalsReservationsPost(app: App) {
     const festivalId = c.req.valid("param").festivalId;
     const idempotency = await idempotencyOf(c);
     const gate = await reservationGate(c, c.get("claims"), festivalId, body.day, idempotency);
+    // A confirmation logs its own line (service.ts); the crowd's sold-out answers need none.
+    c.set("quietAccessLog", true);
     if (gate.kind === "replay") return gate.response as never;
     if (gate.kind === "sold_out") throw soldOut(body.day, 0);
     const { view, replayed, followUp } = await reserve(
