@@ -122,7 +122,22 @@ async function snapshotApp(work: string): Promise<string> {
   }
   await symlink(fileURLToPath(new URL("node_modules", ROOT)), join(dir, "node_modules"));
   await symlink(fileURLToPath(new URL("web", ROOT)), join(dir, "web"));
+  if (!process.env.BENCH_ASSETS) await dropAssets(join(dir, "wrangler.toml"));
   return join(dir, "wrangler.toml");
+}
+
+/**
+ * The benchmarks call the API only. With `[assets]` configured, local workerd runs Cloudflare's asset
+ * router as another JS worker in front of ours on the same thread, for every request; in production
+ * that routing happens in Cloudflare's edge before the Worker (run_worker_first), on no CPU of ours and
+ * billed to nobody. So the benchmarked app runs without it (BENCH_ASSETS=1 keeps it, to compare).
+ */
+async function dropAssets(config: string): Promise<void> {
+  const text = await readFile(config, "utf8");
+  // The table's lines: up to the next blank line or table header.
+  const without = text.replace(/^\[assets\]\n(?:(?!\[)[^\n]+\n)*/m, "");
+  if (without === text) throw new Error("wrangler.toml has no [assets] table to drop");
+  await writeFile(config, without);
 }
 
 /** An admin made the way `npm run admin:create` makes one, signed in through the API. */
