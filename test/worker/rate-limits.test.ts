@@ -76,6 +76,30 @@ describe("rate limits: per user", () => {
     expect(await db().select().from(reservations).where(eq(reservations.userId, u.id))).toEqual([]);
   });
 
+  it("reservations (counted by the gate's script) and cancels (counted by the library) share one limit", async () => {
+    // The gate (workers/api/reservations/gate.ts) counts @upstash/ratelimit's sliding window itself, on
+    // the library's keys: were its keys or arithmetic to drift from the library's, the two routes
+    // would each allow 30 and this user would get ~30 reservation calls after 20 cancels, not ~10.
+    const [u] = await createUsers(1);
+    if (!u) throw new Error("no user");
+    const f = await createFestival({ capacity: 100 });
+    for (let i = 0; i < 20; i++) {
+      const res = await api("POST", `/v1/reservations/${MISSING_FESTIVAL + i}/cancel`, { token: u.token });
+      expect(res.status).toBe(404);
+    }
+    const { limited, statuses } = await untilLimited(40, () =>
+      api("POST", `/v1/festivals/${MISSING_FESTIVAL}/reservations`, {
+        token: u.token,
+        body: { day: f.days[0], quantity: 1 },
+      }),
+    );
+    expectLimited(limited, "reservation.write");
+    const passed = statuses.filter((s) => s !== 429).length;
+    // 10 left of 30; a window edge during the test may let a few more through, never 30.
+    expect(passed).toBeGreaterThanOrEqual(10);
+    expect(passed).toBeLessThanOrEqual(15);
+  });
+
   it("waitlist writes are limited per user too", async () => {
     const [u] = await createUsers(1);
     if (!u) throw new Error("no user");
