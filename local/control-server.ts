@@ -9,7 +9,7 @@ const NAMES = new Set<string>(["planetscale", "redis", "kafka", "dynamo", "fcm"]
  * POST /stop/{name}, POST /start/{name}; POST /start/planetscale?mysqlPort=N points the database
  * stand-in at a dead MySQL port, which is how "MariaDB is down" looks from the Worker;
  * POST /start/redis?redisPort=N does the same for Redis behind the Upstash stand-in.
- * POST /fault/planetscale?match=TEXT&errno=1213|1205[&times=N] makes the next N statements (all,
+ * POST /fault/planetscale?match=TEXT&errno=1213|1205|1040[&times=N] makes the next N statements (all,
  * without `times`) containing TEXT fail as MySQL fails them under contention; ?clear=TEXT ends it
  * and answers {fired}: how many statements it failed.
  * POST /fault/redis?garbage=on|off makes the Upstash stand-in answer JSON of the wrong shape.
@@ -67,7 +67,7 @@ function fault(stack: Stack, params: URLSearchParams): number | undefined {
   const match = params.get("match");
   const errno = Number(params.get("errno"));
   const times = params.has("times") ? Number(params.get("times")) : Number.POSITIVE_INFINITY;
-  if (!match || (errno !== 1213 && errno !== 1205) || !(times >= 1)) return undefined;
+  if (!match || (errno !== 1213 && errno !== 1205 && errno !== 1040) || !(times >= 1)) return undefined;
   standin.injectFault({ match, errno, times });
   return 0;
 }

@@ -52,6 +52,8 @@ export interface StackConfig {
 export const MYSQL = { host: "127.0.0.1", port: 3306, user: "root", password: "" };
 
 const REDIS_SERVER = { host: "127.0.0.1", port: 6379 };
+/** Enough for a few stacks' stand-in pools side by side (see Stack.start). */
+const MAX_CONNECTIONS = 1000;
 const AWS_REGION = "ap-northeast-2";
 
 export const randomSecret = () => randomBytes(24).toString("hex");
@@ -140,6 +142,12 @@ export class Stack {
     await mysql.query(
       `create database if not exists \`${this.config.database}\` character set utf8mb4 collate utf8mb4_unicode_ci`,
     );
+    // Each stack's PlanetScale stand-in pools up to 40 connections, and a test run, a benchmark and
+    // `npm run dev` may share this server: MariaDB's default of 151 then refuses some ("Too many
+    // connections"), which production's pooled PlanetScale never does. A local server only.
+    await mysql
+      .query(`set global max_connections = greatest(@@global.max_connections, ${MAX_CONNECTIONS})`)
+      .catch((err: unknown) => log(`max_connections left as it is: ${String(err)}`));
     await mysql.end();
     this.fcmAccount = await loadOrCreateServiceAccount(this.config.fcm?.keyFile);
     for (const name of STANDINS) await this.startStandin(name);

@@ -45,11 +45,12 @@ const ID_PREFIX = "standin-";
 /**
  * A fault injected by a test (local/control-server.ts): the next `times` statements whose text
  * contains `match` fail with `errno` exactly as MySQL would have failed them under contention,
- * instead of running. Only what InnoDB can answer to a statement that ran into another one.
+ * instead of running: what InnoDB answers a statement that ran into another one (1213, 1205), or
+ * what the server answers when it has no connection to spare (1040).
  */
 export interface StatementFault {
   match: string;
-  errno: 1213 | 1205;
+  errno: 1213 | 1205 | 1040;
   /** How many statements it still fails; Infinity until cleared. */
   times: number;
 }
@@ -64,6 +65,7 @@ const FAULT_ERRORS: Record<StatementFault["errno"], { sqlState: string; sqlMessa
     sqlMessage: "Deadlock found when trying to get lock; try restarting transaction",
   },
   1205: { sqlState: "HY000", sqlMessage: "Lock wait timeout exceeded; try restarting transaction" },
+  1040: { sqlState: "08004", sqlMessage: "Too many connections" },
 };
 
 export class SessionManager {

@@ -14,6 +14,26 @@ const SLOW = { timeout: 90_000 };
 const confirmOf = (festivalId: number, userId: number) =>
   `t.festival_id = ${festivalId} AND t.user_id = ${userId}`;
 
+describe("a database with no connection to spare", () => {
+  it("answers 503 service.unavailable with Retry-After, never a 500 (MySQL errno 1040)", async () => {
+    const admin = await createAdmin();
+    const f = await postFestival(admin);
+    // The waiting-room settings read of a join (a read outside any retry loop), of this festival only:
+    // other test files share the stand-in.
+    const match = `\`cancelled_at\` from \`festivals\` where \`festivals\`.\`id\` = ${f.id} limit`;
+    await failStatements(match, { errno: 1040, times: 1 });
+    let res: Awaited<ReturnType<typeof api<ApiError>>>;
+    try {
+      res = await api<ApiError>("POST", `/v1/festivals/${f.id}/queue`, { token: admin.token });
+    } finally {
+      expect(await stopFailing(match)).toBe(1);
+    }
+    expect(res.status).toBe(503);
+    expect(res.body.error.code).toBe("service.unavailable");
+    expect(res.headers.get("retry-after")).toBe("1");
+  });
+});
+
 describe("database contention: retried, then 503 with Retry-After", () => {
   it(
     "retries a reservation whose confirming statement lost a deadlock, and confirms it once",

@@ -4,7 +4,10 @@
  * server (local/control-server.ts). Match on something only the test's own statements contain (a
  * unique title, "user_id = <its user>"): other test files share the stand-in.
  */
-export async function failStatements(match: string, opts: { errno?: 1213 | 1205; times?: number } = {}) {
+export async function failStatements(
+  match: string,
+  opts: { errno?: 1213 | 1205 | 1040; times?: number } = {},
+) {
   const params = new URLSearchParams({ match, errno: String(opts.errno ?? 1213) });
   if (opts.times !== undefined) params.set("times", String(opts.times));
   await controlFault(params);

@@ -8,10 +8,12 @@ export function errorText(err: unknown, depth = 0): string {
 }
 
 // A dependency did not answer: fetch could not connect, the HTTP front answered 5xx, PlanetScale
-// (or its stand-in) could not reach MySQL (Vitess `Unavailable`, client errno 2002/2003/2006/2013),
-// Upstash could not reach Redis. Errors our own statement caused (syntax, constraint) are not here.
+// (or its stand-in) could not reach MySQL (Vitess `Unavailable`, client errno 2002/2003/2006/2013) or
+// had no connection to spare (`ResourceExhausted`, MySQL's "Too many connections" errno 1040: seen
+// locally when a benchmark's stack and a test run share one MariaDB), Upstash could not reach Redis.
+// Errors our own statement caused (syntax, constraint) are not here.
 const UNREACHABLE =
-  /fetch failed|network|ECONNREFUSED|connection (refused|reset|lost)|Expected JSON response|HTTP 5\d\d|code = Unavailable|\(errno 20(02|03|06|13)\)|Redis is unavailable/i;
+  /fetch failed|network|ECONNREFUSED|connection (refused|reset|lost)|Expected JSON response|HTTP 5\d\d|code = (Unavailable|ResourceExhausted)|\(errno (20(02|03|06|13)|1040)\)|Redis is unavailable/i;
 
 /** True when retrying later can succeed because a dependency was down, not because the request was wrong. */
 export function isDependencyDown(err: unknown): boolean {

@@ -1,5 +1,6 @@
 import { sign, verify } from "hono/jwt";
 import { AppError } from "../../lib/errors.ts";
+import { hmacKey } from "../../lib/hmac.ts";
 
 /** The authenticated caller: the subject of an access token, set on the context by the auth middleware. */
 export interface AuthUser {
@@ -35,7 +36,10 @@ export async function issueAccessToken(user: AuthUser, secret: string, now = Dat
     iss: ISSUER,
     typ: "access",
   };
-  return { token: await sign({ ...claims }, secret, "HS256"), expiresAt: new Date(claims.exp * 1000) };
+  return {
+    token: await sign({ ...claims }, await hmacKey(secret), "HS256"),
+    expiresAt: new Date(claims.exp * 1000),
+  };
 }
 
 const invalid = () =>
@@ -45,7 +49,7 @@ const invalid = () =>
 export async function verifyAccessToken(token: string, secret: string): Promise<AccessClaims> {
   let payload: Record<string, unknown>;
   try {
-    payload = await verify(token, secret, { alg: "HS256", iss: ISSUER });
+    payload = await verify(token, await hmacKey(secret), { alg: "HS256", iss: ISSUER });
   } catch {
     throw invalid();
   }

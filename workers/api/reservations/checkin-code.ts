@@ -1,3 +1,4 @@
+import { hmacKey } from "../../lib/hmac";
 import { constantTimeEqual } from "../auth/password";
 
 /**
@@ -10,22 +11,6 @@ import { constantTimeEqual } from "../auth/password";
 const SIG_BYTES = 15;
 const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 const CODE_PATTERN = /^SP-([1-9]\d{0,15})-([A-Z2-7]{24})$/;
-
-const keys = new Map<string, Promise<CryptoKey>>();
-function hmacKey(secret: string): Promise<CryptoKey> {
-  let key = keys.get(secret);
-  if (!key) {
-    key = crypto.subtle.importKey(
-      "raw",
-      new TextEncoder().encode(secret),
-      { name: "HMAC", hash: "SHA-256" },
-      false,
-      ["sign"],
-    );
-    keys.set(secret, key);
-  }
-  return key;
-}
 
 async function signature(secret: string, reservationId: number, festivalId: number): Promise<Uint8Array> {
   const mac = await crypto.subtle.sign(
