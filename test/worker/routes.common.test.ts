@@ -245,6 +245,23 @@ const SPOILED: [string, string][] = [
 ];
 
 /**
+ * Every key matching `match`, sorted. One SCAN call only looks at part of the keyspace (COUNT is a
+ * hint), so it may return a key one time and miss it the next: on a Redis that other runs (a
+ * benchmark beside the suite) fill, a single call made this walk fail on a key that never changed.
+ */
+async function scanAll(match: string): Promise<string[]> {
+  const s = getServices(env);
+  const keys: string[] = [];
+  let cursor: string | number = 0;
+  do {
+    const [next, batch]: [string | number, string[]] = await s.redis.scan(cursor, { match, count: 1000 });
+    keys.push(...batch);
+    cursor = next;
+  } while (String(cursor) !== "0");
+  return [...new Set(keys)].sort();
+}
+
+/**
  * What a set of users and a festival look like in MySQL and Redis: rejected requests must leave it
  * exactly as it was. Scoped to the test's own rows (other test files write to the same database).
  */
@@ -255,12 +272,8 @@ async function snapshot(
 ) {
   const s = getServices(env);
   // The waiting room's bookkeeping (its clock) moves with any caller's own queue call, e.g. B leaving.
-  const queueKeys = opts.queueKeys
-    ? await s.redis.scan(0, { match: s.key("q", festivalId, "*"), count: 1000 })
-    : [0, []];
-  const idemKeys = await Promise.all(
-    userIds.map((id) => s.redis.scan(0, { match: s.key("idem", "*", id, "*"), count: 1000 })),
-  );
+  const queueKeys = opts.queueKeys ? await scanAll(s.key("q", festivalId, "*")) : [];
+  const idemKeys = await Promise.all(userIds.map((id) => scanAll(s.key("idem", "*", id, "*"))));
   return JSON.stringify({
     festival: await db().select().from(festivals).where(eq(festivals.id, festivalId)),
     days: await db().select().from(festivalDays).where(eq(festivalDays.festivalId, festivalId)),
@@ -273,7 +286,7 @@ async function snapshot(
       .from(waitlistEntries)
       .where(or(eq(waitlistEntries.festivalId, festivalId), inArray(waitlistEntries.userId, userIds))),
     users: await db().select().from(users).where(inArray(users.id, userIds)),
-    redis: [queueKeys[1], ...idemKeys.map((k) => k[1])],
+    redis: [queueKeys, ...idemKeys],
   });
 }
 
