@@ -76,6 +76,23 @@ export const FOLLOW_UP_BATCH_HANDLERS: Record<string, BatchHandler> = {
 const backoffMs = (attempts: number) => Math.min(60 * 60_000, 60_000 * 2 ** Math.max(0, attempts - 1));
 
 /**
+ * Saves a row that is not finished, the same way for runRow and runBatch: a step that answered
+ * `again` continues after its inMs; a failure keeps the progress in `row.payload`, counts an attempt
+ * and backs off by it. A finished row is deleted by its runner (alone, or a batch's in one DELETE).
+ */
+function saveUnfinished(
+  s: Services,
+  row: Pick<FollowUp, "id" | "payload" | "attempts">,
+  step: Exclude<BatchStep, { done: true }>,
+): Promise<void> {
+  if ("failed" in step) {
+    const retryAt = new Date(Date.now() + backoffMs(row.attempts + 1));
+    return continueFollowUp(s.db, row.id, row.payload, retryAt, true);
+  }
+  return continueFollowUp(s.db, row.id, step.again, new Date(Date.now() + step.inMs));
+}
+
+/**
  * Runs one row until it is done, `maxSteps` steps were taken or the deadline passed; then its
  * progress is saved and the cron continues it. Returns true when the row is finished.
  */
@@ -101,15 +118,14 @@ async function runRow(
       }
       payload = next.again;
       if (next.inMs > 0 || step >= opts.maxSteps || Date.now() >= opts.deadline) {
-        await continueFollowUp(s.db, row.id, payload, new Date(Date.now() + next.inMs));
+        await saveUnfinished(s, row, next);
         return false;
       }
     }
   } catch (err) {
     log.error("follow-up failed; retried later", { id: row.id, kind: row.kind, error: err });
     // Progress made before the failure is kept; the lease (or this) decides when it runs again.
-    const retryAt = new Date(Date.now() + backoffMs(row.attempts + 1));
-    await continueFollowUp(s.db, row.id, payload, retryAt, true).catch(() => {});
+    await saveUnfinished(s, { ...row, payload }, { failed: err }).catch(() => {});
     return false;
   }
 }
@@ -175,11 +191,13 @@ async function runBatch(s: Services, log: Logger, handler: BatchHandler, rows: R
   const writes: Promise<unknown>[] = [];
   rows.forEach((row, i) => {
     const step = steps[i] ?? { failed: new Error("the batch handler gave no outcome for this row") };
-    if ("done" in step) finished.push(row.id);
-    else if ("failed" in step) {
-      failures.set(step.failed, [...(failures.get(step.failed) ?? []), row.id]);
-      writes.push(continueFollowUp(s.db, row.id, row.payload, new Date(Date.now() + backoffMs(1)), true));
-    } else writes.push(continueFollowUp(s.db, row.id, step.again, new Date(Date.now() + step.inMs)));
+    if ("done" in step) {
+      finished.push(row.id);
+      return;
+    }
+    if ("failed" in step) failures.set(step.failed, [...(failures.get(step.failed) ?? []), row.id]);
+    // Rows of a batch are fresh (no failed attempt yet), as runFollowUpNow's are.
+    writes.push(saveUnfinished(s, { ...row, attempts: 0 }, step));
   });
   for (const [error, ids] of failures) {
     log.error("follow-ups failed; retried later", { kind: rows[0]?.kind, ids, error });

@@ -1,6 +1,5 @@
-import { and, asc, desc, eq, inArray, isNull } from "drizzle-orm";
-import { notifications, pushDevices } from "../../db/schema/notifications";
-import { users } from "../../db/schema/users";
+import { and, inArray } from "drizzle-orm";
+import { notifications } from "../../db/schema/notifications";
 import { createLogger, type Logger } from "../../lib/logger";
 import type { Services } from "../../lib/services";
 import {
@@ -9,10 +8,9 @@ import {
   type NoticeFields,
   type NotifyInput,
   noticeFields,
-  type Prefs,
+  recipientsOf,
   wantsPush,
 } from "./notify";
-import { MAX_DEVICES } from "./push";
 
 /**
  * notify() for many notices at once (the sale's follow-ups, batched): the recipients in one query,
@@ -27,29 +25,6 @@ const defaultLog = createLogger({ area: "notifications" });
 const PUSH_CONCURRENCY = 8;
 
 const pair = (userId: number, dedupeKey: string) => `${userId}\n${dedupeKey}`;
-
-/** recipient() of notify.ts for many users: live accounts, with their newest devices. */
-async function recipientsOf(s: Services, userIds: number[]) {
-  const rows = await s.db
-    .select({
-      id: users.id,
-      notifyReminders: users.notifyReminders,
-      notifyChat: users.notifyChat,
-      notifyFestivalUpdates: users.notifyFestivalUpdates,
-      token: pushDevices.token,
-    })
-    .from(users)
-    .leftJoin(pushDevices, eq(pushDevices.userId, users.id))
-    .where(and(inArray(users.id, userIds), isNull(users.deletedAt)))
-    .orderBy(asc(users.id), desc(pushDevices.lastSeenAt));
-  const found = new Map<number, { prefs: Prefs; tokens: string[] }>();
-  for (const { id, token, ...prefs } of rows) {
-    const to = found.get(id) ?? { prefs, tokens: [] };
-    found.set(id, to);
-    if (token !== null && to.tokens.length < MAX_DEVICES) to.tokens.push(token);
-  }
-  return found;
-}
 
 /** The stored ids of these (user, key) pairs, by pair. */
 async function storedIds(s: Services, keyed: { userId: number; dedupeKey: string }[]) {

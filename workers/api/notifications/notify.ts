@@ -1,9 +1,9 @@
-import { and, eq, gt, isNull, lt, or } from "drizzle-orm";
-import { type Notification, notifications } from "../../db/schema/notifications";
+import { and, asc, desc, eq, gt, inArray, isNull, lt, or } from "drizzle-orm";
+import { type Notification, notifications, pushDevices } from "../../db/schema/notifications";
 import { type User, users } from "../../db/schema/users";
 import { createLogger, type Logger } from "../../lib/logger";
 import type { Services } from "../../lib/services";
-import { devicesOf, type PushResult, pushToTokens } from "./push";
+import { MAX_DEVICES, type PushResult, pushToTokens } from "./push";
 
 /**
  * The one way any area tells a user something: an inbox row, then a push to their devices if their
@@ -51,22 +51,33 @@ export const PUSH_RETRY_FOR_MS = 60 * 60_000;
 const defaultLog = createLogger({ area: "notifications" });
 const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
-async function recipient(s: Services, userId: number) {
-  const [[user], tokens] = await Promise.all([
-    s.db
-      .select({
-        deletedAt: users.deletedAt,
-        notifyReminders: users.notifyReminders,
-        notifyChat: users.notifyChat,
-        notifyFestivalUpdates: users.notifyFestivalUpdates,
-      })
-      .from(users)
-      .where(eq(users.id, userId))
-      .limit(1),
-    devicesOf(s, userId),
-  ]);
-  return user && !user.deletedAt ? { prefs: user as Prefs, tokens } : undefined;
+/**
+ * Live accounts among these users (a deleted or missing one is absent), with their preferences and
+ * newest devices: one query for notify() (one user) and notifyMany() (a batch) alike.
+ */
+export async function recipientsOf(s: Services, userIds: number[]) {
+  const rows = await s.db
+    .select({
+      id: users.id,
+      notifyReminders: users.notifyReminders,
+      notifyChat: users.notifyChat,
+      notifyFestivalUpdates: users.notifyFestivalUpdates,
+      token: pushDevices.token,
+    })
+    .from(users)
+    .leftJoin(pushDevices, eq(pushDevices.userId, users.id))
+    .where(and(inArray(users.id, userIds), isNull(users.deletedAt)))
+    .orderBy(asc(users.id), desc(pushDevices.lastSeenAt));
+  const found = new Map<number, { prefs: Prefs; tokens: string[] }>();
+  for (const { id, token, ...prefs } of rows) {
+    const to = found.get(id) ?? { prefs, tokens: [] };
+    found.set(id, to);
+    if (token !== null && to.tokens.length < MAX_DEVICES) to.tokens.push(token);
+  }
+  return found;
 }
+
+const recipient = async (s: Services, userId: number) => (await recipientsOf(s, [userId])).get(userId);
 
 /** The stored fields of a notice (notify-many.ts stores them the same way). Throws on a bad input. */
 export function noticeFields(input: NotifyInput) {

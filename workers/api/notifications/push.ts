@@ -1,4 +1,4 @@
-import { desc, eq, inArray } from "drizzle-orm";
+import { inArray } from "drizzle-orm";
 import { pushDevices } from "../../db/schema/notifications";
 import type { PushMessage } from "../../lib/fcm";
 import type { Logger } from "../../lib/logger";
@@ -12,16 +12,6 @@ export interface PushResult {
   sent: number;
   removed: number;
   failed: number;
-}
-
-export async function devicesOf(s: Services, userId: number): Promise<string[]> {
-  const rows = await s.db
-    .select({ token: pushDevices.token })
-    .from(pushDevices)
-    .where(eq(pushDevices.userId, userId))
-    .orderBy(desc(pushDevices.lastSeenAt))
-    .limit(MAX_DEVICES);
-  return rows.map((r) => r.token);
 }
 
 /** One FCM send per device, side by side; tokens FCM calls unregistered are forgotten. */
@@ -49,6 +39,3 @@ export async function pushToTokens(
   }
   return result;
 }
-
-export const pushToUser = async (s: Services, log: Logger, userId: number, message: PushMessage) =>
-  pushToTokens(s, log, await devicesOf(s, userId), message);
