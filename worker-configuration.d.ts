@@ -16,6 +16,7 @@ interface __BaseEnv_Env {
 	CHAT_SEND_BURST: string;
 	CHAT_SEND_PER_SECOND: string;
 	REDIS_PREFIX: string;
+	SALE_DESK_LOCATION: string;
 	CORS_ORIGINS: string;
 	DATABASE_URL: string;
 	REDIS_URL: string;
@@ -33,11 +34,12 @@ interface __BaseEnv_Env {
 	FCM_SERVICE_ACCOUNT_JSON: string;
 	CHAT_ROOM: DurableObjectNamespace<import("./workers/index").ChatRoom>;
 	CHAT_SHARD: DurableObjectNamespace<import("./workers/index").ChatShard>;
+	SALE_DESK: DurableObjectNamespace<import("./workers/index").SaleDesk>;
 }
 declare namespace Cloudflare {
 	interface GlobalProps {
 		mainModule: typeof import("./workers/index");
-		durableNamespaces: "ChatRoom" | "ChatShard";
+		durableNamespaces: "ChatRoom" | "ChatShard" | "SaleDesk";
 	}
 	interface Env extends __BaseEnv_Env {}
 }
@@ -46,7 +48,7 @@ type StringifyValues<EnvType extends Record<string, unknown>> = {
 	[Binding in keyof EnvType]: EnvType[Binding] extends string ? EnvType[Binding] : string;
 };
 declare namespace NodeJS {
-	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "AWS_REGION" | "DYNAMO_TABLE" | "KAFKA_TOPIC" | "KAFKA_CONSUMER_GROUP" | "KAFKA_DIALECT" | "KAFKA_DEAD_LETTER_TOPIC" | "CHAT_TTL_ATTRIBUTE" | "CHAT_RETENTION_DAYS" | "CHAT_CONSUMER_RUN_MS" | "CHAT_MAX_SOCKETS_PER_ROOM" | "CHAT_ROOM_SOCKETS" | "CHAT_SHARD_SOCKETS" | "CHAT_SEND_BURST" | "CHAT_SEND_PER_SECOND" | "REDIS_PREFIX" | "CORS_ORIGINS" | "DATABASE_URL" | "REDIS_URL" | "REDIS_TOKEN" | "KAFKA_URL" | "KAFKA_USERNAME" | "KAFKA_PASSWORD" | "DYNAMO_ENDPOINT" | "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" | "JWT_SECRET" | "CHECKIN_SECRET" | "FCM_ENDPOINT" | "FCM_TOKEN_URL" | "FCM_SERVICE_ACCOUNT_JSON">> {}
+	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "AWS_REGION" | "DYNAMO_TABLE" | "KAFKA_TOPIC" | "KAFKA_CONSUMER_GROUP" | "KAFKA_DIALECT" | "KAFKA_DEAD_LETTER_TOPIC" | "CHAT_TTL_ATTRIBUTE" | "CHAT_RETENTION_DAYS" | "CHAT_CONSUMER_RUN_MS" | "CHAT_MAX_SOCKETS_PER_ROOM" | "CHAT_ROOM_SOCKETS" | "CHAT_SHARD_SOCKETS" | "CHAT_SEND_BURST" | "CHAT_SEND_PER_SECOND" | "REDIS_PREFIX" | "SALE_DESK_LOCATION" | "CORS_ORIGINS" | "DATABASE_URL" | "REDIS_URL" | "REDIS_TOKEN" | "KAFKA_URL" | "KAFKA_USERNAME" | "KAFKA_PASSWORD" | "DYNAMO_ENDPOINT" | "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" | "JWT_SECRET" | "CHECKIN_SECRET" | "FCM_ENDPOINT" | "FCM_TOKEN_URL" | "FCM_SERVICE_ACCOUNT_JSON">> {}
 }
 declare module "*.txt" {
 	const value: string;

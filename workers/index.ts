@@ -3,6 +3,7 @@ import { runScheduled } from "./jobs";
 
 export { ChatRoom } from "../durable-objects/chat-room";
 export { ChatShard } from "../durable-objects/chat-room/shard";
+export { SaleDesk } from "../durable-objects/sale-desk";
 
 const app = createApp();
 

@@ -1,0 +1,73 @@
+import { DurableObject } from "cloudflare:workers";
+import { commitBatch, type DeskAnswer, type DeskItem, MAX_BATCH } from "../workers/api/reservations/batch";
+import { createLogger } from "../workers/lib/logger";
+import { getServices } from "../workers/lib/services";
+
+type Waiting = { festivalId: number; item: DeskItem; answer: (a: DeskAnswer) => void };
+
+/**
+ * Batches in flight at once. The second prepares (its unlocked reads) and queues on the day's locks
+ * while the first commits, so the database never idles between batches while answers travel back
+ * and the next requests arrive; a third would only wait on the same locks.
+ */
+const IN_FLIGHT = 2;
+
+/**
+ * One per festival: gathers the reservations that arrive while a batch is in flight and commits them
+ * together (group commit; workers/api/reservations/batch.ts says why and how). The batch size follows
+ * the load by itself: one buyer alone waits for nothing, a crowd shares each COMMIT.
+ *
+ * It keeps nothing: MySQL decides and records, so a restarted object (a deploy, an eviction) loses
+ * only the calls in flight, whose callers answer 503 and whose clients retry with their
+ * Idempotency-Key. A batch runs to its end whatever happens to the callers that asked for it: none
+ * of it depends on a client staying connected.
+ */
+export class SaleDesk extends DurableObject<Env> {
+  readonly #log = createLogger({ component: "sale-desk" });
+  #waiting: Waiting[] = [];
+  #inFlight = 0;
+  #scheduled = false;
+
+  reserve(festivalId: number, item: DeskItem): Promise<DeskAnswer> {
+    return new Promise((answer) => {
+      this.#waiting.push({ festivalId, item, answer });
+      if (!this.#scheduled && this.#inFlight < IN_FLIGHT) {
+        this.#scheduled = true;
+        // One macrotask: the calls already delivered to the object join this batch.
+        setTimeout(() => {
+          this.#scheduled = false;
+          this.#pump();
+        }, 0);
+      }
+    });
+  }
+
+  #pump(): void {
+    while (this.#inFlight < IN_FLIGHT && this.#waiting.length) {
+      const festivalId = (this.#waiting[0] as Waiting).festivalId;
+      // One object serves one festival; a stray call for another still gets its own batch.
+      const batch = this.#waiting.filter((w) => w.festivalId === festivalId).slice(0, MAX_BATCH);
+      const inBatch = new Set(batch);
+      this.#waiting = this.#waiting.filter((w) => !inBatch.has(w));
+      this.#inFlight++;
+      void this.#commit(festivalId, batch).finally(() => {
+        this.#inFlight--;
+        this.#pump();
+      });
+    }
+  }
+
+  async #commit(festivalId: number, batch: Waiting[]): Promise<void> {
+    const answers = await commitBatch(
+      getServices(this.env),
+      this.env,
+      this.#log,
+      festivalId,
+      batch.map((w) => w.item),
+    ).catch((err: unknown): DeskAnswer[] => {
+      this.#log.error("sale batch failed", { festivalId, error: err });
+      return [];
+    });
+    for (const [i, w] of batch.entries()) w.answer(answers[i] ?? { kind: "busy" });
+  }
+}
