@@ -131,7 +131,16 @@ describe("cron: every registered job, through the Worker's scheduled entry", () 
     const day = f.days[0] as string;
     const [user] = (await createUsers(1)) as [SeededUser];
     const key = `sweep-${crypto.randomUUID()}`;
-    // The confirming statement keeps failing: the request gives up with 503 and leaves its pending row.
+    // The sale batch finds the database out of connections: 503, nothing written, the key marked as
+    // having reached the database. Its retry takes the single-statement path (reservations/service.ts),
+    // whose confirming statement keeps failing: it gives up with 503 and leaves its pending row.
+    const batch = `WHERE f.id = ${f.id} /* sale batch */`;
+    await failStatements(batch, { errno: 1040, times: 1 });
+    try {
+      expect((await reserve(user, f.id, { day, quantity: 1 }, key)).status).toBe(503);
+    } finally {
+      expect(await stopFailing(batch)).toBe(1);
+    }
     const match = `t.festival_id = ${f.id} AND t.user_id = ${user.id}`;
     await failStatements(match);
     try {

@@ -1,6 +1,7 @@
-import { SELF } from "cloudflare:test";
+import { env, SELF } from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { commitBatch } from "../../workers/api/reservations/batch";
 import {
   confirmPending,
   insertPending,
@@ -8,6 +9,8 @@ import {
   sweepPendings,
 } from "../../workers/api/reservations/confirm";
 import { reservations, reservationUserTotals } from "../../workers/db/schema/reservations";
+import { createLogger } from "../../workers/lib/logger";
+import { getServices } from "../../workers/lib/services";
 import { createFestival, createUser, createUsers, db } from "../worker/fixtures";
 import { api } from "../worker/helpers";
 import { dbState, type ReservationBody, reserve } from "../worker/reservations-helpers";
@@ -164,6 +167,29 @@ describe("reservations when clients abort and Workers die", () => {
     expect(state.days[day]?.reserved).toBe(1);
     expect(state.reservedCount).toBe(1);
     expect(state.rows).toHaveLength(1);
+  });
+
+  it("a sale batch that committed for a Worker that died: the retry returns that reservation, once", async () => {
+    const f = await createFestival({ capacity: 5, dayCount: 1 });
+    const day = f.days[0] as string;
+    const user = await createUser();
+    const body = { day, quantity: 2 };
+    const key = `batch-lost-${crypto.randomUUID()}`;
+    // The festival's SaleDesk commits the batch exactly as it does for a request; nobody hears back.
+    const [made] = await commitBatch(getServices(env), env, createLogger(), f.id, [
+      { userId: user.id, day, quantity: 2, idempotency: await hashesOf(f.id, body, key) },
+    ]);
+    if (made?.kind !== "confirmed") throw new Error(`batch answered ${JSON.stringify(made)}`);
+
+    const retry = await reserve(user, f.id, body, key);
+    expect(retry.status).toBe(201);
+    expect(retry.body).toMatchObject({ id: made.id, status: "confirmed", quantity: 2 });
+    expect(retry.headers.get("idempotent-replayed")).toBe("true");
+    expect((await reserve(user, f.id, body, key)).body).toEqual(retry.body);
+    const state = await dbState(f.id);
+    expect(state.days[day]?.reserved).toBe(2);
+    expect(state.reservedCount).toBe(2);
+    expect(state.rows.map((r) => r.id)).toEqual([made.id]);
   });
 
   it("sweeps pendings whose Worker never came back, and only those past their grace", async () => {

@@ -53,6 +53,38 @@ describe("reservations under sale-day concurrency", () => {
     expect(state.rows).toHaveLength(50);
   });
 
+  it("keeps every day exact when a crowd asks for two days and 1 to 3 places at once", HEAVY, async () => {
+    // Batches of the sale desk mix days, quantities and users: each day's counter, the festival's
+    // and each user's total must be the sums of the rows, and no day may pass its capacity.
+    const f = await createFestival({ capacity: 20, dayCount: 2, perUserLimit: 6 });
+    const users = await createUsers(40);
+    const asks = users.flatMap((u, i) => [
+      { u, day: f.days[i % 2] as string, quantity: 1 + (i % 3) },
+      { u, day: f.days[(i + 1) % 2] as string, quantity: 1 + ((i + 1) % 3) },
+    ]);
+    const results = await Promise.all(
+      asks.map((a) => untilDefinite((key) => reserve(a.u, f.id, { day: a.day, quantity: a.quantity }, key))),
+    );
+    for (const r of results.filter((r) => r.status !== 201)) {
+      expect(r.status).toBe(409);
+      expect((r.body as unknown as ApiError).error.code).toBe("reservation.sold_out");
+    }
+    const state = await dbState(f.id);
+    let total = 0;
+    for (const d of f.days) {
+      const sum = results
+        .filter((r) => r.status === 201 && r.body.day === d)
+        .reduce((n, r) => n + r.body.quantity, 0);
+      total += sum;
+      expect(state.days[d]).toMatchObject({ capacity: 20, reserved: sum, held: 0 });
+      expect(state.active[d] ?? 0).toBe(sum);
+      // A crowd this size fills the day: within 2 places (the smallest refused ask was bigger than what was left).
+      expect(sum).toBeGreaterThanOrEqual(18);
+    }
+    expect(state.reservedCount).toBe(total);
+    expect(state.rows).toHaveLength(results.filter((r) => r.status === 201).length);
+  });
+
   it(
     "turns 20 simultaneous repeats with one Idempotency-Key into one reservation and 20 identical answers",
     HEAVY,

@@ -36,6 +36,7 @@ import type { Logger } from "../../lib/logger";
 import { busy, withRetries } from "../../lib/retry";
 import type { Services } from "../../lib/services";
 import { todayIn } from "../../lib/time";
+import type { IdempotencyHashes } from "../middleware/idempotency";
 import { admissionDone, requireAdmission } from "../sales/admission";
 import { announceOffers } from "../sales/announce";
 import { offerExpired, offerFreePlaces } from "../sales/offers";
@@ -129,14 +130,16 @@ export function asConfirmed(r: Reservation): ShownReservation {
   return { ...r, status: "confirmed", cancelledAt: null, cancelReason: null, checkedInAt: null };
 }
 
+type ReserveInput = { day: string; quantity: number; admissionToken?: string | undefined };
+
 export async function reserve(
   s: Services,
   env: Env,
   logger: Logger,
   userId: number,
   festivalId: number,
-  input: { day: string; quantity: number; admissionToken?: string | undefined },
-  idempotency: { keyHash: string; requestHash: string } | undefined,
+  input: ReserveInput,
+  idempotency: IdempotencyHashes | undefined,
   gate: { flag: SoldOutState | undefined; keyIsNew: boolean },
 ): Promise<ReserveOutcome> {
   const { day, quantity } = input;
@@ -153,6 +156,13 @@ export async function reserve(
       lookUp && (await withRetries(logger, "reserve.key", () => findByKey(s.db, userId, lookUp.keyHash)));
     if (earlier && idempotency) return resolveEarlier(s, env, logger, earlier, idempotency, input);
     throw soldOut(day, 0);
+  }
+  // Sale day's common case goes to the festival's SaleDesk, which commits the crowd in batches
+  // (batch.ts). A repeat of a key that reached the database, an offer holder (by its hint), and
+  // whatever the batch sends back "elsewhere" take the single-statement path below.
+  if (!lookUp && !flag?.offerHint) {
+    const done = await viaDesk(s, env, logger, { userId, festivalId }, input, idempotency, flag);
+    if (done) return done;
   }
   const [earlier, [found]] = await Promise.all([
     lookUp ? withRetries(logger, "reserve.key", () => findByKey(s.db, userId, lookUp.keyHash)) : undefined,
@@ -213,13 +223,24 @@ export async function reserve(
     if (!earlier) throw busy();
     return resolveEarlier(s, env, logger, earlier, idempotency, input);
   }
-  const row: Reservation = {
-    id,
-    festivalId,
-    userId,
-    day,
-    quantity,
-    status: "pending",
+  const row = freshRow({ id, festivalId, userId, day, quantity, status: "pending" }, at, idempotency);
+  const { confirmedHere, followUp } = await takePlacesWithOutbox(s, logger, row, f, offer, flag);
+  // This request rechecked a day that was sold out a moment ago, and there were places.
+  if (flag?.recheck) await forgetSoldOut(s, festivalId, day);
+  if (confirmedHere) {
+    await afterConfirmed(s, logger, row, f, { admitted, leftover: offer ? offer.held - quantity : 0 });
+  }
+  return { view: await toView(env, asConfirmed(row)), replayed: false, followUp };
+}
+
+/** A row as this request wrote it (what the answer shows, without reading it back). */
+function freshRow(
+  r: Pick<Reservation, "id" | "festivalId" | "userId" | "day" | "quantity" | "status">,
+  at: Date,
+  idempotency: { keyHash: string; requestHash: string } | undefined,
+): Reservation {
+  return {
+    ...r,
     confirmedAt: at,
     cancelledAt: null,
     cancelReason: null,
@@ -229,13 +250,63 @@ export async function reserve(
     createdAt: at,
     updatedAt: at,
   };
-  const { confirmedHere, followUp } = await takePlacesWithOutbox(s, logger, row, f, offer, flag);
-  // This request rechecked a day that was sold out a moment ago, and there were places.
-  if (flag?.recheck) await forgetSoldOut(s, festivalId, day);
-  if (confirmedHere) {
-    await afterConfirmed(s, logger, row, f, { admitted, leftover: offer ? offer.held - quantity : 0 });
+}
+
+/** The batch's answer as this request's, or undefined for the single-statement path. */
+async function viaDesk(
+  s: Services,
+  env: Env,
+  logger: Logger,
+  buyer: { userId: number; festivalId: number },
+  input: ReserveInput,
+  idempotency: IdempotencyHashes | undefined,
+  flag: SoldOutState | undefined,
+): Promise<ReserveOutcome | undefined> {
+  const { userId, festivalId } = buyer;
+  const { day, quantity } = input;
+  const answer = await saleDesk(env, festivalId)
+    .reserve(festivalId, {
+      userId,
+      day,
+      quantity,
+      idempotency,
+      admissionToken: input.admissionToken,
+    })
+    .catch((err: unknown) => {
+      // The object was reset or overloaded: its batch may have committed, so only a retry with the
+      // Idempotency-Key can tell (the gate marked the key: the retry looks it up).
+      logger.error("sale desk unreachable", { festivalId, error: err });
+      throw busy();
+    });
+  switch (answer.kind) {
+    case "elsewhere":
+      return undefined;
+    case "busy":
+      throw busy();
+    case "sold_out":
+      if (answer.remaining <= 0) await markSoldOut(s, festivalId, day, flag);
+      throw soldOut(day, answer.remaining);
   }
-  return { view: await toView(env, asConfirmed(row)), replayed: false, followUp };
+  const at = new Date(answer.at);
+  const row = freshRow(
+    { id: answer.id, festivalId, userId, day, quantity, status: "confirmed" },
+    at,
+    idempotency,
+  );
+  if (flag?.recheck) await forgetSoldOut(s, festivalId, day);
+  await afterConfirmed(s, logger, row, answer.festival, { admitted: answer.admitted, leftover: 0 });
+  return {
+    view: await toView(env, asConfirmed(row)),
+    replayed: false,
+    followUp: { id: answer.followUpId, kind: "reservation.confirmed", payload: { reservationId: answer.id } },
+  };
+}
+
+/** The festival's batching object, near the database when SALE_DESK_LOCATION names its region. */
+function saleDesk(env: Env, festivalId: number) {
+  const id = env.SALE_DESK.idFromName(String(festivalId));
+  const hint = env.SALE_DESK_LOCATION as DurableObjectLocationHint | "";
+  return hint ? env.SALE_DESK.get(id, { locationHint: hint }) : env.SALE_DESK.get(id);
 }
 
 /**
