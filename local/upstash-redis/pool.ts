@@ -21,6 +21,7 @@ export class RedisPool {
   #opts: PoolOptions;
   #slots: Array<Promise<RespConnection> | undefined>;
   #next = 0;
+  #rotateScheduled = false;
   #closed = false;
 
   constructor(opts: PoolOptions) {
@@ -44,11 +45,21 @@ export class RedisPool {
     await Promise.allSettled(slots.map(async (slot) => (await slot)?.close()));
   }
 
-  /** Round-robin over the slots, (re)connecting an empty or dead slot on demand. */
+  /**
+   * Round-robin over the slots, (re)connecting an empty or dead slot on demand. It moves on once per
+   * event-loop turn, not per command: a connection writes what a turn queued in one go (resp.ts), so
+   * the commands of one turn on one connection make one write where spread over all they made four.
+   */
   #pick(): Promise<RespConnection> {
     if (this.#closed) return Promise.reject(new Error("Redis pool is closed"));
     const index = this.#next;
-    this.#next = (this.#next + 1) % this.#slots.length;
+    if (!this.#rotateScheduled) {
+      this.#rotateScheduled = true;
+      setImmediate(() => {
+        this.#rotateScheduled = false;
+        this.#next = (this.#next + 1) % Math.max(1, this.#slots.length);
+      });
+    }
     const existing = this.#slots[index];
     if (existing) return existing;
 

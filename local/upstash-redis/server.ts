@@ -64,7 +64,7 @@ export async function startRedisStandin(opts: RedisStandinOptions): Promise<Redi
   let garbage = false;
   const delayed = async (req: http.IncomingMessage): Promise<Reply> => {
     if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
-    if (garbage && authorized(req, new URL(req.url ?? "/", "http://localhost"), opts.token)) {
+    if (garbage && authorized(req, requestUrl(req), opts.token)) {
       req.resume();
       return { status: 200, body: { result: { garbage: true } } };
     }
@@ -110,7 +110,7 @@ async function handle(req: http.IncomingMessage, token: string, pool: RedisPool)
   if (method !== "GET" && method !== "POST" && method !== "PUT") {
     throw new HttpError(405, "ERR method not allowed");
   }
-  const url = new URL(req.url ?? "/", "http://localhost");
+  const url = requestUrl(req);
   if (!authorized(req, url, token)) throw new HttpError(401, "Unauthorized");
 
   const base64 = String(req.headers["upstash-encoding"] ?? "").toLowerCase() === "base64";
@@ -132,8 +132,25 @@ async function handle(req: http.IncomingMessage, token: string, pool: RedisPool)
   return runSingle(pool, pathCommand(url, body), base64);
 }
 
+/** What a request's URL is read for: the path and the query parameters. */
+type RequestUrl = Pick<URL, "pathname" | "searchParams">;
+
+/** The JSON endpoints the client posts to, spelled as it sends them: nothing for URL parsing to change. */
+const JSON_ENDPOINTS = new Map<string, RequestUrl>(
+  ["/", "/pipeline", "/multi-exec"].map((pathname) => [
+    pathname,
+    { pathname, searchParams: new URLSearchParams() },
+  ]),
+);
+
+/** The request's URL; the JSON endpoints skip `new URL`, a good part of a request's own CPU under load. */
+function requestUrl(req: http.IncomingMessage): RequestUrl {
+  const raw = req.url ?? "/";
+  return JSON_ENDPOINTS.get(raw) ?? new URL(raw, "http://localhost");
+}
+
 /** Bearer header first; the `_token` query parameter only when there is no Authorization header. */
-function authorized(req: http.IncomingMessage, url: URL, token: string): boolean {
+function authorized(req: http.IncomingMessage, url: RequestUrl, token: string): boolean {
   const header = req.headers.authorization;
   if (header !== undefined) return header === `Bearer ${token}`;
   return url.searchParams.get("_token") === token;
@@ -163,7 +180,7 @@ function parseCommand(value: unknown): string[] {
  * `/set/key/value?EX=100` → SET key value EX 100. A POST body is one more raw (binary-safe)
  * argument, after the path segments and before the query parameters.
  */
-function pathCommand(url: URL, body: Buffer): Prepared {
+function pathCommand(url: RequestUrl, body: Buffer): Prepared {
   const segments = url.pathname.split("/").slice(1).map(decodeSegment);
   if (segments.length === 0 || segments[0] === "") throw new HttpError(400, "ERR empty command");
   const query: string[] = [];
