@@ -6,14 +6,15 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { upsertAdmin } from "../local/admins.ts";
 import { freePort } from "../local/http.ts";
-import { privateStack, randomSecret, type Stack } from "../local/stack.ts";
+import { randomSecret } from "../local/stack.ts";
+import { type StackProcess, startStackProcess } from "../local/stack-process.ts";
 import { waitHttp, wranglerDev, wranglerLog } from "../local/wrangler-dev.ts";
 
 /** Shared plumbing of the benchmarks: a private stack, wrangler dev for the app and for hello-world, load, report. */
 const ROOT = new URL("../", import.meta.url);
 
 export interface BenchEnv {
-  stack: Stack;
+  stack: StackProcess;
   appUrl: string;
   helloUrl: string;
   databaseUrl: string;
@@ -32,8 +33,8 @@ export interface BenchEnv {
 /** `vars`: a benchmark's own Worker vars on top of wrangler.toml's (e.g. a raised chat send limit). */
 export async function startBenchEnv(extraVars: Record<string, string> = {}): Promise<BenchEnv> {
   const work = await mkdtemp(join(tmpdir(), "somsom-bench-"));
-  const stack = privateStack("bench", work);
-  await stack.start();
+  // Its own process: the load generator's event loop is not the stand-ins' (stack-process.ts).
+  const stack = await startStackProcess("bench", work);
   const vars = {
     ...stack.bindings,
     JWT_SECRET: randomSecret(),
@@ -308,11 +309,11 @@ export async function atLatencies<T>(
   const out: { ms: number; result: T }[] = [];
   for (const ms of LATENCIES_MS) {
     const measure = async <R>(load: () => Promise<R>) => {
-      env.stack.setLatency(ms);
+      await env.stack.setLatency(ms);
       try {
         return await load();
       } finally {
-        env.stack.setLatency(0);
+        await env.stack.setLatency(0);
       }
     };
     out.push({ ms, result: await scenario(ms, measure) });

@@ -20,7 +20,7 @@ import { bulkUsers } from "./users.ts";
  * ≥ 0.3, oversold 0, confirmed rows = reserved counter = capacity). The database is checked after
  * each run.
  */
-const ATTEMPTS = 5_000;
+const ATTEMPTS = Number(process.env.BENCH_ATTEMPTS ?? 5_000);
 const PLACES = 500;
 const CONCURRENCY = 100;
 

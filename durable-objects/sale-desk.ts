@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { runFollowUpsNow } from "../workers/api/follow-ups";
 import { commitBatch, type DeskAnswer, type DeskItem, MAX_BATCH } from "../workers/api/reservations/batch";
 import { createLogger } from "../workers/lib/logger";
 import { getServices } from "../workers/lib/services";
@@ -11,6 +12,7 @@ type Waiting = { festivalId: number; item: DeskItem; answer: (a: DeskAnswer) => 
  * and the next requests arrive; a third would only wait on the same locks.
  */
 const IN_FLIGHT = 2;
+const SECOND_BATCH_MIN = 16;
 
 /**
  * One per festival: gathers the reservations that arrive while a batch is in flight and commits them
@@ -44,6 +46,9 @@ export class SaleDesk extends DurableObject<Env> {
 
   #pump(): void {
     while (this.#inFlight < IN_FLIGHT && this.#waiting.length) {
+      // A second batch only for a crowd: one of a few stragglers would hold the day's locks for a
+      // whole transaction right before the crowd's batch (a convoy); they join the next one instead.
+      if (this.#inFlight > 0 && this.#waiting.length < SECOND_BATCH_MIN) return;
       const festivalId = (this.#waiting[0] as Waiting).festivalId;
       // One object serves one festival; a stray call for another still gets its own batch.
       const batch = this.#waiting.filter((w) => w.festivalId === festivalId).slice(0, MAX_BATCH);
@@ -69,5 +74,25 @@ export class SaleDesk extends DurableObject<Env> {
       return [];
     });
     for (const [i, w] of batch.entries()) w.answer(answers[i] ?? { kind: "busy" });
+    // The record of the confirmations: one line per batch, each reservation with its request's id
+    // (a line per reservation cost the sale a measurable share of its CPU).
+    const confirmed = batch.flatMap((w, i) => {
+      const a = answers[i];
+      return a?.kind === "confirmed" ? [{ reservationId: a.id, requestId: w.item.requestId }] : [];
+    });
+    if (!confirmed.length) return;
+    this.#log.info("reservations confirmed", { festivalId, batch: batch.length, confirmed });
+    // Their follow-ups (chat membership, inbox entry) as one batch, here: the rows are gathered
+    // already, and the callers answer at once instead of each waiting on a batch in its isolate.
+    // Left undone (an error, the object evicted), the outbox rows go to the cron after their lease.
+    void runFollowUpsNow(
+      getServices(this.env),
+      this.#log,
+      answers.flatMap((a) =>
+        a.kind === "confirmed"
+          ? [{ id: a.followUpId, kind: "reservation.confirmed", payload: { reservationId: a.id } }]
+          : [],
+      ),
+    );
   }
 }

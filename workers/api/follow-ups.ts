@@ -209,6 +209,17 @@ async function runBatch(s: Services, log: Logger, handler: BatchHandler, rows: R
   }
 }
 
+/**
+ * Rows of one kind that their writer already gathered (the sale desk's batch): run together now, as
+ * one batch when the kind has a batch handler. Never throws; what is left undone stays in the outbox.
+ */
+export async function runFollowUpsNow(s: Services, log: Logger, rows: Row[]): Promise<void> {
+  const kind = rows[0]?.kind;
+  const handler = kind ? FOLLOW_UP_BATCH_HANDLERS[kind] : undefined;
+  if (handler && rows.every((r) => r.kind === kind)) return runBatch(s, log, handler, rows);
+  await Promise.all(rows.map((r) => runFollowUpNow(s, log, r)));
+}
+
 /** How long a batch's first row waits for others to come, and the most rows a batch takes. */
 const BATCH_WAIT_MS = 25;
 const BATCH_MAX = 100;

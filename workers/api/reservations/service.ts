@@ -130,7 +130,13 @@ export function asConfirmed(r: Reservation): ShownReservation {
   return { ...r, status: "confirmed", cancelledAt: null, cancelReason: null, checkedInAt: null };
 }
 
-type ReserveInput = { day: string; quantity: number; admissionToken?: string | undefined };
+type ReserveInput = {
+  day: string;
+  quantity: number;
+  admissionToken?: string | undefined;
+  /** The request's id, for the sale batch's log line (the line that records the confirmation). */
+  requestId?: string | undefined;
+};
 
 export async function reserve(
   s: Services,
@@ -294,11 +300,13 @@ async function viaDesk(
     idempotency,
   );
   if (flag?.recheck) await forgetSoldOut(s, festivalId, day);
-  await afterConfirmed(s, logger, row, answer.festival, { admitted: answer.admitted, leftover: 0 });
+  // The batch's log line recorded this confirmation (with the request's id); what afterConfirmed
+  // does besides is the admission's end (a claimed offer, whose leftover it offers, never gets here).
+  if (answer.admitted) await admissionDone(s, logger, answer.admitted, userId);
   return {
     view: await toView(env, asConfirmed(row)),
     replayed: false,
-    followUp: { id: answer.followUpId, kind: "reservation.confirmed", payload: { reservationId: answer.id } },
+    // The desk runs its batch's follow-ups itself.
   };
 }
 

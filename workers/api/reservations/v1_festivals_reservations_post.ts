@@ -87,7 +87,11 @@ export function registerV1FestivalsReservationsPost(app: App) {
       c.get("logger"),
       c.get("user").id,
       festivalId,
-      { ...body, admissionToken: body.admissionToken ?? c.req.valid("header")["x-admission-token"] },
+      {
+        ...body,
+        admissionToken: body.admissionToken ?? c.req.valid("header")["x-admission-token"],
+        requestId: c.get("requestId"),
+      },
       idempotency,
       gate,
     );

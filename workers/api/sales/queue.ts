@@ -44,7 +44,7 @@ export interface QueueConfig {
   cancelled: boolean;
 }
 
-type QueueColumns = Pick<
+export type QueueColumns = Pick<
   typeof festivals.$inferSelect,
   | "id"
   | "queueEnabled"

@@ -1,5 +1,5 @@
 import { and, count, desc, eq, lt, sql } from "drizzle-orm";
-import { festivalDays, festivals } from "../../db/schema/festivals";
+import { festivalDays, festivalSaleColumns, festivals } from "../../db/schema/festivals";
 import { reservationUserTotals } from "../../db/schema/reservations";
 import { type WaitlistEntry, waitlistEntries } from "../../db/schema/sales";
 import { AppError } from "../../lib/errors";
@@ -71,16 +71,7 @@ export async function joinWaitlist(
 ): Promise<{ entry: WaitlistEntryView; created: boolean }> {
   const { day, quantity } = input;
   const [found] = await s.db
-    .select({
-      cancelledAt: festivals.cancelledAt,
-      saleOpensAt: festivals.saleOpensAt,
-      saleClosesAt: festivals.saleClosesAt,
-      startDate: festivals.startDate,
-      endDate: festivals.endDate,
-      timezone: festivals.timezone,
-      perUserLimit: festivals.perUserLimit,
-      used: reservationUserTotals.quantity,
-    })
+    .select({ ...festivalSaleColumns, used: reservationUserTotals.quantity })
     .from(festivals)
     .leftJoin(
       reservationUserTotals,

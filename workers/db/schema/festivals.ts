@@ -79,6 +79,17 @@ export const festivals = mysqlTable(
   ],
 );
 
+/** The columns that decide whether a festival sells a day to a user (sale window, dates, limit). */
+export const festivalSaleColumns = {
+  cancelledAt: festivals.cancelledAt,
+  saleOpensAt: festivals.saleOpensAt,
+  saleClosesAt: festivals.saleClosesAt,
+  startDate: festivals.startDate,
+  endDate: festivals.endDate,
+  timezone: festivals.timezone,
+  perUserLimit: festivals.perUserLimit,
+};
+
 /**
  * The ticket inventory of each festival date. `reserved + held <= capacity` is the invariant every
  * writer keeps with one conditional UPDATE (held = places offered to the waitlist, not yet claimed).
