@@ -1,5 +1,6 @@
 import { pruneNotifications, pruneReminderLedger } from "../api/notifications/retention";
 import { forgetIdempotencyKeys } from "../api/reservations/retention";
+import { withRetries } from "../lib/retry";
 import { getServices } from "../lib/services";
 import type { Job } from "./index";
 
@@ -13,10 +14,12 @@ export const retentionJob: Job = {
   async run(env, _ctx, log, scheduledTime) {
     const s = getServices(env);
     const now = new Date(Math.max(scheduledTime, Date.now()));
+    // Each a ranged UPDATE/DELETE: on sale day it can lose a deadlock to a sale batch writing new rows
+    // beside its range, which changes nothing, so it runs again within the budget.
     const [notifications, reminders, keys] = await Promise.all([
-      pruneNotifications(s, now),
-      pruneReminderLedger(s, now),
-      forgetIdempotencyKeys(s, now),
+      withRetries(log, "retention.notifications", () => pruneNotifications(s, now)),
+      withRetries(log, "retention.reminders", () => pruneReminderLedger(s, now)),
+      withRetries(log, "retention.keys", () => forgetIdempotencyKeys(s, now)),
     ]);
     if (notifications + reminders + keys) log.info("retention", { notifications, reminders, keys });
   },

@@ -293,6 +293,8 @@ async function viaDesk(
       if (answer.remaining <= 0) await markSoldOut(s, festivalId, day, flag);
       throw soldOut(day, answer.remaining);
   }
+  // An answer kind from a newer object this Worker does not know (a rolling deploy): the other path.
+  if ((answer.kind as string) !== "confirmed") return undefined;
   const at = new Date(answer.at);
   const row = freshRow(
     { id: answer.id, festivalId, userId, day, quantity, status: "confirmed" },
