@@ -4,18 +4,20 @@
  *
  * Why: one reservation on its own (service.ts, steps a–c) is five statements, each a round trip and,
  * on this project's measurements, each costing the Worker about what a whole small request costs.
- * Of 100 buyers arriving together, that is ~500 round trips. As one batch it is seven in all: the
- * crowd shares them, and the day's place count is changed once per batch instead of once per buyer.
+ * Of 100 buyers arriving together, that is ~500 round trips. As one batch it is seven sequential
+ * round trips (nine statements) in all: the crowd shares them, and the day's place count is changed
+ * once per batch instead of once per buyer.
  *
  *   1. Outside any transaction, in parallel: make sure every buyer has a totals row (INSERT IGNORE,
  *      as step a does), and read which buyers hold a waitlist offer for the day or repeat an
  *      Idempotency-Key that already has a row. Those are answered "elsewhere": service.ts's own
  *      path claims offers and resolves repeats, as it always did.
- *   2. One transaction: lock the festival row, the days and the buyers' totals rows (SELECT … FOR
+ *   2. One transaction: lock the festival row, the days and the buyers' totals rows (one SELECT … FOR
  *      UPDATE), decide in arrival order who gets places, insert their rows as `confirmed` with their
- *      idempotency keys and their outbox rows, and raise the counters in one multi-table UPDATE.
+ *      idempotency keys and their outbox rows, and raise the counters in one multi-table UPDATE;
+ *      with BEGIN and COMMIT, six round trips.
  *
- * The transaction holds the day's lock for five round trips, which is what the single-statement
+ * The transaction holds the day's lock for four round trips, which is what the single-statement
  * path avoided. It is held by one object per festival, placed near the database (SALE_DESK_LOCATION
  * is a location hint): a few ms per batch in production, shared by everyone in it, never by a
  * Worker at the edge and never waiting on a client. Everything that writes these rows elsewhere
