@@ -243,7 +243,7 @@ export async function reserve(
 function freshRow(
   r: Pick<Reservation, "id" | "festivalId" | "userId" | "day" | "quantity" | "status">,
   at: Date,
-  idempotency: { keyHash: string; requestHash: string } | undefined,
+  idempotency: IdempotencyHashes | undefined,
 ): Reservation {
   return {
     ...r,
@@ -277,6 +277,7 @@ async function viaDesk(
       quantity,
       idempotency,
       admissionToken: input.admissionToken,
+      requestId: input.requestId,
     })
     .catch((err: unknown) => {
       // The object was reset or overloaded: its batch may have committed, so only a retry with the
