@@ -63,36 +63,38 @@ export class SaleDesk extends DurableObject<Env> {
   }
 
   async #commit(festivalId: number, batch: Waiting[]): Promise<void> {
+    const s = getServices(this.env);
     const answers = await commitBatch(
-      getServices(this.env),
+      s,
       this.env,
       this.#log,
       festivalId,
       batch.map((w) => w.item),
-    ).catch((err: unknown): DeskAnswer[] => {
-      this.#log.error("sale batch failed", { festivalId, error: err });
-      return [];
-    });
+    );
     for (const [i, w] of batch.entries()) w.answer(answers[i] ?? { kind: "busy" });
-    // The record of the confirmations: one line per batch, each reservation with its request's id
-    // (a line per reservation cost the sale a measurable share of its CPU).
     const confirmed = batch.flatMap((w, i) => {
       const a = answers[i];
-      return a?.kind === "confirmed" ? [{ reservationId: a.id, requestId: w.item.requestId }] : [];
+      return a?.kind === "confirmed" ? [{ answer: a, requestId: w.item.requestId }] : [];
     });
     if (!confirmed.length) return;
-    this.#log.info("reservations confirmed", { festivalId, batch: batch.length, confirmed });
+    // The record of the confirmations: one line per batch, each reservation with its request's id
+    // (a line per reservation cost the sale a measurable share of its CPU).
+    this.#log.info("reservations confirmed", {
+      festivalId,
+      batch: batch.length,
+      confirmed: confirmed.map(({ answer, requestId }) => ({ reservationId: answer.id, requestId })),
+    });
     // Their follow-ups (chat membership, inbox entry) as one batch, here: the rows are gathered
     // already, and the callers answer at once instead of each waiting on a batch in its isolate.
     // Left undone (an error, the object evicted), the outbox rows go to the cron after their lease.
     void runFollowUpsNow(
-      getServices(this.env),
+      s,
       this.#log,
-      answers.flatMap((a) =>
-        a.kind === "confirmed"
-          ? [{ id: a.followUpId, kind: "reservation.confirmed", payload: { reservationId: a.id } }]
-          : [],
-      ),
+      confirmed.map(({ answer }) => ({
+        id: answer.followUpId,
+        kind: "reservation.confirmed",
+        payload: { reservationId: answer.id },
+      })),
     );
   }
 }

@@ -17,14 +17,14 @@ export const init = () =>
     // Quiet: a success, or a 409 (sold out, in flight), the sale's expected "no" that the crowd gets
     // thousands of times a second. Every other refusal and every slow answer keeps its line.
     const expected = c.res.status < 400 || c.res.status === 409;
-    const ms = Date.now() - started;
+    const now = Date.now();
+    const ms = now - started;
     const line = { method: c.req.method, path: c.req.path, status: c.res.status, ms };
     if (!c.get("quietAccessLog") || !expected) return logger.info("request", line);
     if (ms < 1_000) return;
     // A slow quiet answer: one line a second per isolate stands for the rest (counted in it). When a
     // sale outruns the machine every answer is slow, and a line each made it slower still (a profile of
     // the sale bench showed 8 % of the Worker's CPU in these lines).
-    const now = Date.now();
     if (now - slow.loggedAt < 1_000) {
       slow.skipped++;
       return;

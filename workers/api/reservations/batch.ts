@@ -32,30 +32,32 @@ import { festivalDays, festivalSaleColumns, festivals } from "../../db/schema/fe
 import { followUps } from "../../db/schema/follow-ups";
 import { reservations, reservationUserTotals } from "../../db/schema/reservations";
 import { waitlistEntries } from "../../db/schema/sales";
-import { errorText } from "../../lib/dependency-errors";
+import type { Tx } from "../../lib/db";
 import { AppError } from "../../lib/errors";
 import { FOLLOW_UP_LEASE_MS } from "../../lib/follow-ups";
 import type { Logger } from "../../lib/logger";
 import { withRetries } from "../../lib/retry";
 import type { Services } from "../../lib/services";
 import { todayIn } from "../../lib/time";
+import type { IdempotencyHashes } from "../middleware/idempotency";
 import { requireAdmission } from "../sales/admission";
-import type { QueueColumns } from "../sales/queue";
+import { type QueueColumns, queueColumns } from "../sales/queue";
+import { isDuplicate } from "./confirm";
 
 export interface DeskItem {
   userId: number;
   day: string;
   quantity: number;
-  idempotency?: { keyHash: string; requestHash: string } | undefined;
+  idempotency?: IdempotencyHashes | undefined;
   admissionToken?: string | undefined;
   requestId?: string | undefined;
 }
 
 export type DeskAnswer =
   /**
-   * Committed: the row, its outbox row, and what the caller needs to answer and finish (the waiting
-   * room's columns only for an admitted buyer, whose admission the caller marks done). Small on
-   * purpose: a whole festival row per answer was 6 % of the Worker's CPU in a profile of the sale.
+   * Committed: the row, its outbox row, and what the caller needs to answer and finish (the batch's
+   * few festival columns, only for an admitted buyer, whose admission the caller marks done). Small
+   * on purpose: a whole festival row per answer was 6 % of the Worker's CPU in a profile of the sale.
    */
   | { kind: "confirmed"; id: number; at: number; followUpId: number; admitted?: QueueColumns }
   | { kind: "sold_out"; remaining: number }
@@ -69,6 +71,7 @@ export const MAX_BATCH = 200;
 
 const ELSEWHERE: DeskAnswer = { kind: "elsewhere" };
 
+/** Commits a batch; never throws (a failure is every item's "busy"). */
 export async function commitBatch(
   s: Services,
   env: Env,
@@ -77,31 +80,35 @@ export async function commitBatch(
   items: DeskItem[],
 ): Promise<DeskAnswer[]> {
   const users = [...new Set(items.map((i) => i.userId))];
-  const [, known] = await Promise.all([
-    withRetries(logger, "desk.totals", () =>
-      s.db
-        .insert(reservationUserTotals)
-        .ignore()
-        .values(users.map((userId) => ({ festivalId, userId, quantity: 0 }))),
-    ),
-    withRetries(logger, "desk.known", () => knownElsewhere(s, festivalId, items)),
-  ]);
   try {
+    const [, known] = await Promise.all([
+      withRetries(logger, "desk.totals", () =>
+        s.db
+          .insert(reservationUserTotals)
+          .ignore()
+          .values(users.map((userId) => ({ festivalId, userId, quantity: 0 }))),
+      ),
+      withRetries(logger, "desk.known", () => knownElsewhere(s, festivalId, users, items)),
+    ]);
     return await withRetries(logger, "desk.batch", () =>
-      s.db.transaction((tx) => decideAndWrite(tx, env, festivalId, items, known)),
+      s.db.transaction((tx) => decideAndWrite(tx, env, festivalId, users, items, known)),
     );
   } catch (err) {
     // A key inserted meanwhile by the single-statement path (a lost Redis mark raced a retry): the
     // whole batch is refused by its unique index and nothing was written. Each goes its own way.
-    if (/\(errno 1062\)|Duplicate entry/.test(errorText(err))) return items.map(() => ELSEWHERE);
+    if (isDuplicate(err)) return items.map(() => ELSEWHERE);
     if (!(err instanceof AppError)) logger.error("sale batch failed", { festivalId, error: err });
     return items.map(() => ({ kind: "busy" }));
   }
 }
 
 /** Buyers with an offer for their day, and keys that already have a row: "offer:<user>:<day>", "key:<user>:<hash>". */
-async function knownElsewhere(s: Services, festivalId: number, items: DeskItem[]): Promise<Set<string>> {
-  const users = [...new Set(items.map((i) => i.userId))];
+async function knownElsewhere(
+  s: Services,
+  festivalId: number,
+  users: number[],
+  items: DeskItem[],
+): Promise<Set<string>> {
   const keys = [...new Set(items.flatMap((i) => (i.idempotency ? [i.idempotency.keyHash] : [])))];
   const [offers, repeats] = await Promise.all([
     s.db
@@ -127,30 +134,20 @@ async function knownElsewhere(s: Services, festivalId: number, items: DeskItem[]
   ]);
 }
 
-type Tx = Parameters<Parameters<Services["db"]["transaction"]>[0]>[0];
-
 async function decideAndWrite(
   tx: Tx,
   env: Env,
   festivalId: number,
+  users: number[],
   items: DeskItem[],
   known: Set<string>,
 ): Promise<DeskAnswer[]> {
   const days = [...new Set(items.map((i) => i.day))];
-  const users = [...new Set(items.map((i) => i.userId))];
   // The festival, the days and the buyers' totals, locked in ONE statement (a round trip less while
   // the batch holds them): a row per day and buyer, the festival's columns the batch needs.
   const rows = await tx
     .select({
-      festival: {
-        id: festivals.id,
-        ...festivalSaleColumns,
-        queueEnabled: festivals.queueEnabled,
-        queueRatePerMinute: festivals.queueRatePerMinute,
-        queueActiveCap: festivals.queueActiveCap,
-        queueOpensAt: festivals.queueOpensAt,
-        queueEpoch: festivals.queueEpoch,
-      },
+      festival: { ...queueColumns, ...festivalSaleColumns },
       day: festivalDays.day,
       capacity: festivalDays.capacity,
       reserved: festivalDays.reserved,
@@ -264,23 +261,11 @@ async function decideAndWrite(
       id,
       at: now.getTime(),
       followUpId,
-      ...(t.admitted ? { admitted: queueColumnsOf(f) } : {}),
+      ...(t.admitted ? { admitted: f } : {}),
     };
   }
   return answers;
 }
-
-const queueColumnsOf = (f: QueueColumns): QueueColumns => ({
-  id: f.id,
-  queueEnabled: f.queueEnabled,
-  queueRatePerMinute: f.queueRatePerMinute,
-  queueActiveCap: f.queueActiveCap,
-  queueOpensAt: f.queueOpensAt,
-  queueEpoch: f.queueEpoch,
-  saleOpensAt: f.saleOpensAt,
-  saleClosesAt: f.saleClosesAt,
-  cancelledAt: f.cancelledAt,
-});
 
 /**
  * The day(s), the festival's counter and the buyers' totals, in ONE statement: a multi-table UPDATE

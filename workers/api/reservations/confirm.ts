@@ -18,7 +18,8 @@ export interface PendingInput {
   idempotency?: { keyHash: string; requestHash: string } | undefined;
 }
 
-const isDuplicate = (err: unknown) => /\(errno 1062\)|Duplicate entry/.test(errorText(err));
+/** MySQL refused a row for a unique key (errno 1062). */
+export const isDuplicate = (err: unknown) => /\(errno 1062\)|Duplicate entry/.test(errorText(err));
 
 /**
  * Step (a): the reservation as `pending` with its idempotency key, and the user's totals row (so the

@@ -57,6 +57,19 @@ export type QueueColumns = Pick<
   | "cancelledAt"
 >;
 
+/** The selection of QueueColumns (the settings read, and the sale batch's locking read). */
+export const queueColumns = {
+  id: festivals.id,
+  queueEnabled: festivals.queueEnabled,
+  queueRatePerMinute: festivals.queueRatePerMinute,
+  queueActiveCap: festivals.queueActiveCap,
+  queueOpensAt: festivals.queueOpensAt,
+  queueEpoch: festivals.queueEpoch,
+  saleOpensAt: festivals.saleOpensAt,
+  saleClosesAt: festivals.saleClosesAt,
+  cancelledAt: festivals.cancelledAt,
+} satisfies Record<keyof QueueColumns, unknown>;
+
 export const queueConfigOf = (f: QueueColumns): QueueConfig => ({
   festivalId: f.id,
   enabled: f.queueEnabled,
@@ -92,21 +105,7 @@ export async function loadQueueConfigForJoin(
 }
 
 export async function loadQueueConfig(s: Services, festivalId: number): Promise<QueueConfig> {
-  const [f] = await s.db
-    .select({
-      id: festivals.id,
-      queueEnabled: festivals.queueEnabled,
-      queueRatePerMinute: festivals.queueRatePerMinute,
-      queueActiveCap: festivals.queueActiveCap,
-      queueOpensAt: festivals.queueOpensAt,
-      queueEpoch: festivals.queueEpoch,
-      saleOpensAt: festivals.saleOpensAt,
-      saleClosesAt: festivals.saleClosesAt,
-      cancelledAt: festivals.cancelledAt,
-    })
-    .from(festivals)
-    .where(eq(festivals.id, festivalId))
-    .limit(1);
+  const [f] = await s.db.select(queueColumns).from(festivals).where(eq(festivals.id, festivalId)).limit(1);
   if (!f) throw new AppError(404, "festival.not_found", "No such festival");
   return queueConfigOf(f);
 }
