@@ -5,22 +5,26 @@
  * Why: one reservation on its own (service.ts, steps a–c) is five statements, each a round trip and,
  * on this project's measurements, each costing the Worker about what a whole small request costs.
  * Of 100 buyers arriving together, that is ~500 round trips. As one batch it is seven sequential
- * round trips (nine statements) in all: the crowd shares them, and the day's place count is changed
+ * round trips (nine or ten statements) in all: the crowd shares them, and the day's place count is changed
  * once per batch instead of once per buyer.
  *
  *   1. Outside any transaction, in parallel: make sure every buyer has a totals row (INSERT IGNORE,
  *      as step a does), and read which buyers hold a waitlist offer for the day or repeat an
  *      Idempotency-Key that already has a row. Those are answered "elsewhere": service.ts's own
  *      path claims offers and resolves repeats, as it always did.
- *   2. One transaction: lock the festival row, the days and the buyers' totals rows (one SELECT … FOR
- *      UPDATE), decide in arrival order who gets places, insert their rows as `confirmed` with their
- *      idempotency keys and their outbox rows, and raise the counters in one multi-table UPDATE;
- *      with BEGIN and COMMIT, six round trips.
+ *   2. One transaction. First every buyer's row (as `confirmed`, with its idempotency key) and its
+ *      outbox row: new rows lock nothing another batch needs, so these two run while the batch
+ *      ahead still holds the day's locks. Then lock the festival row, the days and the buyers'
+ *      totals rows (one SELECT … FOR UPDATE), decide in arrival order who gets places, delete the
+ *      rows of those who do not (only when the day sells out within the batch, or for a stray
+ *      refusal), raise the counters in one multi-table UPDATE, and COMMIT. Nothing taken at all:
+ *      ROLLBACK instead. With BEGIN, six round trips.
  *
- * The transaction holds the day's lock for four round trips, which is what the single-statement
- * path avoided. It is held by one object per festival, placed near the database (SALE_DESK_LOCATION
- * is a location hint): a few ms per batch in production, shared by everyone in it, never by a
- * Worker at the edge and never waiting on a client. Everything that writes these rows elsewhere
+ * The transaction holds the day's lock for two round trips (the UPDATE and the COMMIT; three with
+ * the DELETE), which is what the single-statement path avoided altogether. Until 2026-12-02 the rows
+ * were inserted after the lock, which held it for four. It is held by one object per festival,
+ * placed near the database (SALE_DESK_LOCATION is a location hint): a few ms per batch in
+ * production, shared by everyone in it, never by a Worker at the edge and never waiting on a client. Everything that writes these rows elsewhere
  * (cancel, offers, admin capacity, the single-statement path) still takes the same row locks, so
  * MySQL keeps them exact; it only waits for the batch's COMMIT.
  *
@@ -96,6 +100,7 @@ export async function commitBatch(
   } catch (err) {
     // A key inserted meanwhile by the single-statement path (a lost Redis mark raced a retry): the
     // whole batch is refused by its unique index and nothing was written. Each goes its own way.
+    if (err instanceof Undo) return err.answers;
     if (isDuplicate(err)) return items.map(() => ELSEWHERE);
     if (!(err instanceof AppError)) logger.error("sale batch failed", { festivalId, error: err });
     return items.map(() => ({ kind: "busy" }));
@@ -134,6 +139,14 @@ async function knownElsewhere(
   ]);
 }
 
+/** Thrown inside the transaction to roll it back (nothing taken: cheaper than deleting the rows). */
+class Undo {
+  readonly answers: DeskAnswer[];
+  constructor(answers: DeskAnswer[]) {
+    this.answers = answers;
+  }
+}
+
 async function decideAndWrite(
   tx: Tx,
   env: Env,
@@ -142,88 +155,26 @@ async function decideAndWrite(
   items: DeskItem[],
   known: Set<string>,
 ): Promise<DeskAnswer[]> {
-  const days = [...new Set(items.map((i) => i.day))];
-  // The festival, the days and the buyers' totals, locked in ONE statement (a round trip less while
-  // the batch holds them): a row per day and buyer, the festival's columns the batch needs.
-  const rows = await tx
-    .select({
-      festival: { ...queueColumns, ...festivalSaleColumns },
-      day: festivalDays.day,
-      capacity: festivalDays.capacity,
-      reserved: festivalDays.reserved,
-      held: festivalDays.held,
-      userId: reservationUserTotals.userId,
-      total: reservationUserTotals.quantity,
-    })
-    .from(festivals)
-    .leftJoin(festivalDays, and(eq(festivalDays.festivalId, festivals.id), inArray(festivalDays.day, days)))
-    .leftJoin(
-      reservationUserTotals,
-      and(eq(reservationUserTotals.festivalId, festivals.id), inArray(reservationUserTotals.userId, users)),
-    )
-    .where(eq(festivals.id, festivalId))
-    .for("update");
-  const f = rows[0]?.festival;
-  // No such festival: service.ts answers the 404.
-  if (!f) return items.map(() => ELSEWHERE);
-
-  const remaining = new Map<string, number>();
-  const totals = new Map<number, number>();
-  for (const r of rows) {
-    if (r.day !== null && r.capacity !== null) {
-      remaining.set(r.day, r.capacity - (r.reserved ?? 0) - (r.held ?? 0));
-    }
-    if (r.userId !== null) totals.set(r.userId, r.total ?? 0);
-  }
   const now = new Date();
-  const onSale = !f.cancelledAt && now >= f.saleOpensAt && now < f.saleClosesAt;
-  const today = todayIn(f.timezone, now);
+  // Every buyer's row and outbox row first, before any shared lock is taken: new rows lock nothing
+  // another batch needs, so this runs while the batch ahead still holds the day's locks. Offers and
+  // repeats (also of a key twice in this batch: the second finds the first's row once this commits)
+  // are service.ts's to answer and get no row.
+  const answers: DeskAnswer[] = items.map(() => ELSEWHERE);
   const keysHere = new Set<string>();
-
-  const answers: DeskAnswer[] = [];
-  const taken: { i: number; item: DeskItem; admitted: boolean }[] = [];
+  const tentative: { i: number; item: DeskItem }[] = [];
   for (const [i, item] of items.entries()) {
-    const left = remaining.get(item.day);
     const key = item.idempotency && `key:${item.userId}:${item.idempotency.keyHash}`;
-    // Every refusal but "sold out" is answered by service.ts with its details; so are repeats
-    // (also of a key twice in this batch: the second finds the first's row once this commits).
-    if (
-      !onSale ||
-      left === undefined ||
-      item.day < f.startDate ||
-      item.day > f.endDate ||
-      item.day < today ||
-      item.quantity > f.perUserLimit ||
-      known.has(`offer:${item.userId}:${item.day}`) ||
-      (key && (known.has(key) || keysHere.has(key))) ||
-      (totals.get(item.userId) ?? 0) + item.quantity > f.perUserLimit
-    ) {
-      answers.push(ELSEWHERE);
+    if (known.has(`offer:${item.userId}:${item.day}`) || (key && (known.has(key) || keysHere.has(key))))
       continue;
-    }
-    const admitted = await requireAdmission(env, f, item.userId, item.admissionToken, now.getTime()).catch(
-      () => undefined,
-    );
-    if (admitted === undefined) {
-      answers.push(ELSEWHERE);
-      continue;
-    }
-    if (left < item.quantity) {
-      answers.push({ kind: "sold_out", remaining: Math.max(0, left) });
-      continue;
-    }
-    remaining.set(item.day, left - item.quantity);
-    totals.set(item.userId, (totals.get(item.userId) ?? 0) + item.quantity);
     if (key) keysHere.add(key);
-    taken.push({ i, item, admitted });
-    answers.push(ELSEWHERE); // replaced below once the row has its id
+    tentative.push({ i, item });
   }
-  if (!taken.length) return answers;
-
+  if (!tentative.length) return answers;
   const ids = await tx
     .insert(reservations)
     .values(
-      taken.map(({ item }) => ({
+      tentative.map(({ item }) => ({
         festivalId,
         userId: item.userId,
         day: item.day,
@@ -247,20 +198,101 @@ async function decideAndWrite(
       })),
     )
     .$returningId();
+  if (ids.length !== tentative.length || outbox.length !== tentative.length) {
+    throw new Error("batch insert returned too few ids");
+  }
+
+  // Then the festival, the days and the buyers' totals, locked in ONE statement: from here to the
+  // COMMIT the batch holds them for two round trips (the UPDATE, the COMMIT).
+  const days = [...new Set(items.map((i) => i.day))];
+  const rows = await tx
+    .select({
+      festival: { ...queueColumns, ...festivalSaleColumns },
+      day: festivalDays.day,
+      capacity: festivalDays.capacity,
+      reserved: festivalDays.reserved,
+      held: festivalDays.held,
+      userId: reservationUserTotals.userId,
+      total: reservationUserTotals.quantity,
+    })
+    .from(festivals)
+    .leftJoin(festivalDays, and(eq(festivalDays.festivalId, festivals.id), inArray(festivalDays.day, days)))
+    .leftJoin(
+      reservationUserTotals,
+      and(eq(reservationUserTotals.festivalId, festivals.id), inArray(reservationUserTotals.userId, users)),
+    )
+    .where(eq(festivals.id, festivalId))
+    .for("update");
+  const f = rows[0]?.festival;
+  // No such festival: service.ts answers the 404.
+  if (!f) throw new Undo(answers);
+
+  const remaining = new Map<string, number>();
+  const totals = new Map<number, number>();
+  for (const r of rows) {
+    if (r.day !== null && r.capacity !== null) {
+      remaining.set(r.day, r.capacity - (r.reserved ?? 0) - (r.held ?? 0));
+    }
+    if (r.userId !== null) totals.set(r.userId, r.total ?? 0);
+  }
+  const onSale = !f.cancelledAt && now >= f.saleOpensAt && now < f.saleClosesAt;
+  const today = todayIn(f.timezone, now);
+
+  const taken: { i: number; item: DeskItem; admitted: boolean; n: number }[] = [];
+  const refused: number[] = [];
+  for (const [n, { i, item }] of tentative.entries()) {
+    const left = remaining.get(item.day);
+    // Every refusal but "sold out" is answered by service.ts with its details.
+    const admitted =
+      !onSale ||
+      left === undefined ||
+      item.day < f.startDate ||
+      item.day > f.endDate ||
+      item.day < today ||
+      item.quantity > f.perUserLimit ||
+      (totals.get(item.userId) ?? 0) + item.quantity > f.perUserLimit
+        ? undefined
+        : await requireAdmission(env, f, item.userId, item.admissionToken, now.getTime()).catch(
+            () => undefined,
+          );
+    if (admitted === undefined || left === undefined) {
+      refused.push(n);
+      continue;
+    }
+    if (left < item.quantity) {
+      answers[i] = { kind: "sold_out", remaining: Math.max(0, left) };
+      refused.push(n);
+      continue;
+    }
+    remaining.set(item.day, left - item.quantity);
+    totals.set(item.userId, (totals.get(item.userId) ?? 0) + item.quantity);
+    taken.push({ i, item, admitted, n });
+  }
+  if (!taken.length) throw new Undo(answers);
+  if (refused.length) {
+    // The refused buyers' rows go (the day sold out within this batch, a limit): one statement, while
+    // the locks are held, as it happens only at the end of a sale or for a stray request.
+    await tx.execute(sql`
+      DELETE r, o FROM reservations r, follow_ups o
+      WHERE r.id IN (${sql.join(
+        refused.map((n) => sql`${ids[n]?.id ?? 0}`),
+        sql`, `,
+      )}) AND o.id IN (${sql.join(
+        refused.map((n) => sql`${outbox[n]?.id ?? 0}`),
+        sql`, `,
+      )})`);
+  }
   await raiseCounters(
     tx,
     festivalId,
     taken.map((t) => t.item),
   );
-  for (const [n, t] of taken.entries()) {
-    const id = ids[n]?.id;
-    const followUpId = outbox[n]?.id;
-    if (id === undefined || followUpId === undefined) throw new Error("batch insert returned too few ids");
+  for (const t of taken) {
     answers[t.i] = {
       kind: "confirmed",
-      id,
+      id: ids[t.n]?.id ?? 0,
       at: now.getTime(),
-      followUpId,
+      followUpId: outbox[t.n]?.id ?? 0,
       ...(t.admitted ? { admitted: f } : {}),
     };
   }
