@@ -5,6 +5,7 @@ import { createLogger } from "../workers/lib/logger";
 import { getServices } from "../workers/lib/services";
 
 type Waiting = { festivalId: number; item: DeskItem; answer: (a: DeskAnswer) => void };
+type FollowUpRow = Parameters<typeof runFollowUpsNow>[2][number];
 
 /**
  * Batches in flight at once. The second prepares (its unlocked reads) and queues on the day's locks
@@ -13,6 +14,16 @@ type Waiting = { festivalId: number; item: DeskItem; answer: (a: DeskAnswer) => 
  */
 const IN_FLIGHT = 2;
 const SECOND_BATCH_MIN = 16;
+
+/**
+ * How long the batches' follow-ups (chat membership, inbox entry) may wait for the crowd to pass.
+ * They run once no batch is waiting or in flight, or this long after the oldest was committed,
+ * whichever comes first: while buyers wait, the object's turns (and, locally, the Worker's thread it
+ * shares) go to the batches, and the follow-ups of a whole crowd are a few statements instead of a
+ * few per batch. Far inside the outbox rows' lease (FOLLOW_UP_LEASE_MS), so the cron leaves them be.
+ */
+const FOLLOW_UPS_WAIT_MS = 5_000;
+const FOLLOW_UPS_MAX = 500;
 
 /**
  * One per festival: gathers the reservations that arrive while a batch is in flight and commits them
@@ -29,6 +40,8 @@ export class SaleDesk extends DurableObject<Env> {
   #waiting: Waiting[] = [];
   #inFlight = 0;
   #scheduled = false;
+  #followUps: FollowUpRow[] = [];
+  #followUpsTimer: ReturnType<typeof setTimeout> | undefined;
 
   reserve(festivalId: number, item: DeskItem): Promise<DeskAnswer> {
     return new Promise((answer) => {
@@ -58,8 +71,17 @@ export class SaleDesk extends DurableObject<Env> {
       void this.#commit(festivalId, batch).finally(() => {
         this.#inFlight--;
         this.#pump();
+        if (!this.#inFlight && !this.#waiting.length) this.#runFollowUps();
       });
     }
+  }
+
+  /** The follow-ups gathered so far, as one batch; left undone, the cron runs them after their lease. */
+  #runFollowUps(): void {
+    if (this.#followUpsTimer !== undefined) clearTimeout(this.#followUpsTimer);
+    this.#followUpsTimer = undefined;
+    const rows = this.#followUps.splice(0);
+    if (rows.length) void runFollowUpsNow(getServices(this.env), this.#log, rows);
   }
 
   async #commit(festivalId: number, batch: Waiting[]): Promise<void> {
@@ -84,17 +106,18 @@ export class SaleDesk extends DurableObject<Env> {
       batch: batch.length,
       confirmed: confirmed.map(({ answer, requestId }) => ({ reservationId: answer.id, requestId })),
     });
-    // Their follow-ups (chat membership, inbox entry) as one batch, here: the rows are gathered
-    // already, and the callers answer at once instead of each waiting on a batch in its isolate.
-    // Left undone (an error, the object evicted), the outbox rows go to the cron after their lease.
-    void runFollowUpsNow(
-      s,
-      this.#log,
-      confirmed.map(({ answer }) => ({
+    // Their follow-ups (chat membership, inbox entry) run here, the crowd's together once it has
+    // passed (FOLLOW_UPS_WAIT_MS): the rows are gathered already, and the callers answer at once
+    // instead of each waiting on a batch in its isolate. Left undone (an error, the object evicted),
+    // the outbox rows go to the cron after their lease.
+    for (const { answer } of confirmed) {
+      this.#followUps.push({
         id: answer.followUpId,
         kind: "reservation.confirmed",
         payload: { reservationId: answer.id },
-      })),
-    );
+      });
+    }
+    if (this.#followUps.length >= FOLLOW_UPS_MAX) this.#runFollowUps();
+    else this.#followUpsTimer ??= setTimeout(() => this.#runFollowUps(), FOLLOW_UPS_WAIT_MS);
   }
 }
