@@ -30,6 +30,8 @@ interface SaleRun {
   accepted: number;
   perSecondWhilePlacesLast: number;
   lastPlaceAfter: number;
+  /** When the 1st, 100th and 250th places went (s): the ramp before the crowd's first batches. */
+  placesAfter: number[];
   reserved: number;
   confirmedRows: number;
   confirmedPlaces: number;
@@ -53,6 +55,7 @@ async function sale(
   const hello = await helloLoad(env, ATTEMPTS, CONCURRENCY);
   let accepted = 0;
   let lastAcceptedAt = 0;
+  const acceptedAt: number[] = [];
   const started = performance.now();
   const reserve = await measure(() =>
     runLoad({
@@ -75,6 +78,7 @@ async function sale(
         if (status === 201) {
           accepted++;
           lastAcceptedAt = performance.now();
+          acceptedAt.push(lastAcceptedAt - started);
         }
       },
     }),
@@ -100,6 +104,7 @@ async function sale(
     accepted,
     perSecondWhilePlacesLast: accepted / ((lastAcceptedAt - started) / 1000),
     lastPlaceAfter: (lastAcceptedAt - started) / 1000,
+    placesAfter: [0, 99, 249].map((i) => (acceptedAt[i] ?? Number.NaN) / 1000),
     reserved,
     confirmedRows: Number(of("confirmed")?.n ?? 0),
     confirmedPlaces,
@@ -136,7 +141,7 @@ export async function run(env: BenchEnv) {
         "",
         `- accepted (201): **${r.accepted}**, sold out (409): ${r.reserve.statuses[409] ?? 0}, other: ${JSON.stringify(
           Object.fromEntries(Object.entries(r.reserve.statuses).filter(([k]) => k !== "201" && k !== "409")),
-        )}; the last place went after ${fmt(r.lastPlaceAfter)} s of the ${fmt(r.reserve.seconds)} s run`,
+        )}; the 1st, 100th and 250th places went after ${r.placesAfter.map((t) => fmt(t)).join(" / ")} s, the last after ${fmt(r.lastPlaceAfter)} s of the ${fmt(r.reserve.seconds)} s run`,
         "",
       ]),
     ],
