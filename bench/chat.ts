@@ -662,20 +662,32 @@ export async function run(env: BenchEnv) {
     .filter(([k]) => k.startsWith("BENCH_CHAT_"))
     .map(([k, v]) => `${k}=${v}`);
 
-  await writeReport(
-    "chat",
-    comparison
-      ? `Chat at saturation (${MEMBERS} members all sending) and a ${LARGE_SOCKETS.toLocaleString("en")}-socket room over shards`
-      : `Chat: a ${LARGE_SOCKETS.toLocaleString("en")}-socket room over shards`,
-    [
-      ...(settings.length ? [`Settings: \`${settings.join(" ")} npm run bench -- chat\`.`, ""] : []),
-      `Machine load average (1 min) ${fmt(loadBefore)} at the start, ${fmt(loadMid)} after the comparison, ${fmt(loadavg()[0] as number)} at the end (other jobs share the machine: read the ratios and per-message counts; the minimal object and the ChatRoom alternate so both meet the same load).`,
+  const machine = `Machine load average (1 min) ${fmt(loadBefore)} at the start, ${fmt(loadMid)} after the comparison, ${fmt(loadavg()[0] as number)} at the end (other jobs share the machine: read the ratios and per-message counts; the minimal object and the ChatRoom alternate so both meet the same load).`;
+  const settingsLine = settings.length
+    ? [`Settings: \`${settings.join(" ")} npm run bench -- chat\`.`, ""]
+    : [];
+  // Two sections, each written only by a run that measured it: a run that skips one part
+  // (BENCH_CHAT_LARGE=0, BENCH_CHAT_SATURATION=0) leaves the other part's last result in place.
+  if (comparison) {
+    await writeReport("chat", `Chat at saturation (${MEMBERS} members all sending)`, [
+      ...settingsLine,
+      machine,
       "",
-      ...(comparison ? [...comparisonLines(comparison), ""] : []),
-      ...(large.length ? [...largeLines(large), ""] : []),
+      ...comparisonLines(comparison),
+      "",
+      ...capacityModel(comparison, []),
+    ]);
+  }
+  if (large.length) {
+    await writeReport("chat-large", `Chat: a ${LARGE_SOCKETS.toLocaleString("en")}-socket room over shards`, [
+      ...settingsLine,
+      machine,
+      "",
+      ...largeLines(large),
+      "",
       ...capacityModel(comparison, large),
-    ],
-  );
+    ]);
+  }
 }
 
 /** What the per-object figures say about production, and which parts are measured and which assumed. */
