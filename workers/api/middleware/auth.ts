@@ -1,4 +1,5 @@
 import { and, eq } from "drizzle-orm";
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { festivalStaff } from "../../db/schema/users";
 import { AppError } from "../../lib/errors";
@@ -38,14 +39,20 @@ export function bearerToken(header: string | undefined): string | undefined {
   return m?.[1];
 }
 
+/** The request's bearer token, or the 401 that both token middlewares answer without one. */
+function requireBearer(c: Context<HonoEnv>): string {
+  const token = bearerToken(c.req.header("authorization"));
+  if (!token)
+    throw new AppError(401, "auth.missing_token", "Send an access token: Authorization: Bearer <token>");
+  return token;
+}
+
 /** What `requireAuth` answers, for the OpenAPI responses of the routes that use it: `errorResponses(...AUTH_ERRORS)`. */
 export const AUTH_ERRORS = [[401, "auth.missing_token", "auth.invalid_token"]] as const;
 
 export const requireAuth = () =>
   createMiddleware<HonoEnv>(async (c, next) => {
-    const token = bearerToken(c.req.header("authorization"));
-    if (!token)
-      throw new AppError(401, "auth.missing_token", "Send an access token: Authorization: Bearer <token>");
+    const token = requireBearer(c);
     const user = await authenticate(token, c.env, c.get("services"));
     c.set("user", { id: user.id, role: user.role, sv: user.sv });
     c.set("claims", user.claims);
@@ -59,9 +66,7 @@ export const requireAuth = () =>
  */
 export const requireSignedToken = () =>
   createMiddleware<HonoEnv>(async (c, next) => {
-    const token = bearerToken(c.req.header("authorization"));
-    if (!token)
-      throw new AppError(401, "auth.missing_token", "Send an access token: Authorization: Bearer <token>");
+    const token = requireBearer(c);
     c.set("claims", await verifyAccessToken(token, c.env.JWT_SECRET));
     await next();
   });

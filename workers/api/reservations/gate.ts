@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { scriptOf } from "../../lib/redis-scripts";
 import type { AccessClaims } from "../auth/tokens";
 import type { HonoEnv } from "../hono-env";
 import { authenticate, bearerToken } from "../middleware/auth";
@@ -56,9 +57,6 @@ export type GateOutcome =
 
 const SCOPE = "reservations.create";
 
-type Script = ReturnType<HonoEnv["Variables"]["services"]["redis"]["createScript"]>;
-const scripts = new WeakMap<object, Script>();
-
 export async function reservationGate(
   c: Context<HonoEnv>,
   claims: AccessClaims,
@@ -70,14 +68,9 @@ export async function reservationGate(
   const userId = Number(claims.sub);
   const guard = scriptGuard(c, claims, RESERVATION_WRITE_LIMITS);
   const entryKey = idempotencyKey(s, SCOPE, userId, idempotency?.keyHash ?? "-");
-  let script = scripts.get(s.redis);
-  if (!script) {
-    script = s.redis.createScript(GATE_SCRIPT);
-    scripts.set(s.redis, script);
-  }
   let raw: unknown;
   try {
-    raw = await script.exec(
+    raw = await scriptOf(s.redis, GATE_SCRIPT).exec(
       [entryKey, ...soldOutKeys(s, festivalId, day, userId), ...guard.keys],
       [
         JSON.stringify({ s: "a", fp: idempotency?.requestHash ?? "" }),

@@ -25,6 +25,7 @@ import { eq } from "drizzle-orm";
 import { festivals } from "../../db/schema/festivals";
 import { AppError } from "../../lib/errors";
 import { microCache } from "../../lib/micro-cache";
+import { scriptOf } from "../../lib/redis-scripts";
 import type { Services } from "../../lib/services";
 import { guardLua, guardRefusal, type ScriptGuard } from "../middleware/script-guard";
 
@@ -218,19 +219,6 @@ function randomTicket(): string {
   return String((hi & 0xff) * 2 ** 32 + lo || 1);
 }
 
-/** EVALSHA (EVAL once after a Redis restart): the script text is not sent with every call. */
-type Script = ReturnType<Services["redis"]["createScript"]>;
-const scripts = new WeakMap<Services["redis"], { step: Script; join: Script }>();
-
-function scriptsOf(s: Services) {
-  let got = scripts.get(s.redis);
-  if (!got) {
-    got = { step: s.redis.createScript(SCRIPT), join: s.redis.createScript(JOIN_SCRIPT) };
-    scripts.set(s.redis, got);
-  }
-  return got;
-}
-
 const unavailable = () =>
   new AppError(503, "queue.unavailable", "The waiting room is unavailable; retry shortly", {
     headers: { "Retry-After": "2" },
@@ -275,7 +263,7 @@ export async function runQueue(
 ): Promise<QueueState> {
   let raw: unknown;
   try {
-    raw = await scriptsOf(s).step.exec(keys(s, cfg.festivalId), stepArgs(cfg, op, userId, now));
+    raw = await scriptOf(s.redis, SCRIPT).exec(keys(s, cfg.festivalId), stepArgs(cfg, op, userId, now));
   } catch {
     throw unavailable();
   }
@@ -293,7 +281,7 @@ export async function runJoin(
 ): Promise<JoinOutcome> {
   let raw: unknown;
   try {
-    raw = await scriptsOf(s).join.exec(
+    raw = await scriptOf(s.redis, JOIN_SCRIPT).exec(
       [...keys(s, cfg.festivalId), ...guard.keys],
       [...stepArgs(cfg, "join", userId, guard.now), ...guard.args],
     );
