@@ -20,6 +20,7 @@ import {
 } from "./chat-history-helpers";
 import { createAdminUser, createUser, type SeededUser } from "./fixtures";
 import { type ApiError, api } from "./helpers";
+import { expectReplay, rawApi } from "./idempotency-helpers";
 import { pushesTo, registerDevice } from "./notifications-helpers";
 
 /**
@@ -326,5 +327,37 @@ describe("chat announcements", () => {
       text: "입장은 2번 게이트로 바뀌었습니다",
     });
     await client.close();
+  });
+
+  it("posts one announcement for a repeated Idempotency-Key and refuses the key with another text", async () => {
+    const { festivalId, members, staff, chat } = await moderatedRoom(1);
+    const member = nth(members, 0);
+    const key = `announce-${crypto.randomUUID()}`;
+    const post = (text: string) =>
+      rawApi("POST", `${chat}/announcements`, {
+        token: staff.token,
+        headers: { "idempotency-key": key },
+        body: { text },
+      });
+    const text = "우천으로 공연이 30분 늦게 시작합니다";
+
+    // A client retrying after a lost answer: the same key and body get the first answer again.
+    const first = await post(text);
+    expect(first.status).toBe(201);
+    const seq = (JSON.parse(first.text) as ChatMessage).seq;
+    expectReplay(await post(text), first);
+    const reused = await post("다른 공지");
+    expect(reused.status).toBe(422);
+    expect((JSON.parse(reused.text) as ApiError).error.code).toBe("idempotency.key_reused");
+
+    const history = await historyPage(festivalId, member.token);
+    expect(history.status).toBe(200);
+    expect(history.body.items.filter((m) => m.kind === "announcement")).toEqual([
+      expect.objectContaining({ seq, text }),
+    ]);
+    const pinned = await api<{ announcement: ChatMessage | null }>("GET", `${chat}/pinned`, {
+      token: member.token,
+    });
+    expect(pinned.body.announcement).toMatchObject({ seq, text });
   });
 });

@@ -1,8 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { ChatMessageSchema } from "../../../durable-objects/chat-room/contract/protocol";
 import { errorResponses } from "../../lib/errors";
-import { IdParamSchema } from "../../lib/schemas";
+import { IdempotencyHeaderSchema, IdParamSchema } from "../../lib/schemas";
 import { AUTH_ERRORS, requireAuth, requireFestivalStaff, STAFF_ERRORS } from "../middleware/auth";
+import { IDEMPOTENCY_ERRORS, idempotent } from "../middleware/idempotency";
 import type { App } from "../router";
 import { announce } from "./moderation";
 
@@ -25,14 +26,18 @@ const route = createRoute({
     "members who are offline, past the chat's batching window. Text: 1 to 1,000 characters, cleaned " +
     "like a message.",
   security: [{ bearer: [] }],
-  middleware: [requireAuth(), requireFestivalStaff()] as const,
+  middleware: [requireAuth(), requireFestivalStaff(), idempotent("chat.announcements.create")] as const,
   request: {
     params: z.object({ festivalId: IdParamSchema }),
+    headers: IdempotencyHeaderSchema,
     body: { required: true, content: { "application/json": { schema: AnnouncementRequestSchema } } },
   },
   responses: {
     201: { description: "Posted", content: { "application/json": { schema: ChatMessageSchema } } },
-    ...errorResponses(400, ...AUTH_ERRORS, ...STAFF_ERRORS, [404, "chat.room_not_found"]),
+    ...errorResponses(400, ...AUTH_ERRORS, ...STAFF_ERRORS, ...IDEMPOTENCY_ERRORS, [
+      404,
+      "chat.room_not_found",
+    ]),
   },
 });
 
