@@ -1,4 +1,5 @@
 import type { Logger } from "../lib/logger";
+import { scriptOf } from "../lib/redis-scripts";
 import type { Services } from "../lib/services";
 
 /**
@@ -75,7 +76,7 @@ export class DrainLease {
 
   async #renew() {
     try {
-      const renewed = await this.#s.redis.eval(RENEW, [this.#key], [this.#owner, String(LEASE_MS)]);
+      const renewed = await scriptOf(this.#s.redis, RENEW).exec([this.#key], [this.#owner, String(LEASE_MS)]);
       if (Number(renewed) === 1) return;
       this.#lost = true;
       this.#held = false;
@@ -90,9 +91,11 @@ export class DrainLease {
     this.abandon();
     if (!this.#held) return;
     this.#held = false;
-    await this.#s.redis.eval(RELEASE, [this.#key], [this.#owner]).catch((error) => {
-      this.#log.warn("chat consumer: could not release the drain lease; it lapses by itself", { error });
-    });
+    await scriptOf(this.#s.redis, RELEASE)
+      .exec([this.#key], [this.#owner])
+      .catch((error) => {
+        this.#log.warn("chat consumer: could not release the drain lease; it lapses by itself", { error });
+      });
   }
 
   /** Stops renewing without releasing (a crash, or the lease is gone). */

@@ -1,3 +1,4 @@
+import { scriptOf } from "../../lib/redis-scripts";
 import type { Services } from "../../lib/services";
 
 /**
@@ -91,8 +92,7 @@ export async function rotate(s: Services, serverKey: string, presented: string):
   const [familyId, secret, extra] = presented.split(".");
   if (!familyId || !secret || extra !== undefined) return { outcome: "invalid" };
   const next = await nextSecret(serverKey, familyId, secret);
-  const [outcome, userId, sv] = (await s.redis.eval(
-    ROTATE,
+  const [outcome, userId, sv] = (await scriptOf(s.redis, ROTATE).exec(
     [familyKey(s, familyId)],
     [
       await sha256(secret),

@@ -1,5 +1,6 @@
 import { eq, sql } from "drizzle-orm";
 import { type NewUser, users } from "../../db/schema/users";
+import { scriptOf } from "../../lib/redis-scripts";
 import type { Services } from "../../lib/services";
 import { revokeAllFamilies } from "./refresh-tokens";
 import { RAISE_SESSION_VERSION, SESSION_VERSION_TTL_MS, sessionVersionKeyParts } from "./session-version";
@@ -29,8 +30,7 @@ export async function revokeAllSessions(
     .where(eq(users.id, userId))
     .limit(1);
   const version = row?.version ?? 0;
-  await s.redis.eval(
-    RAISE_SESSION_VERSION,
+  await scriptOf(s.redis, RAISE_SESSION_VERSION).exec(
     [sessionVersionKey(s, userId)],
     [String(version), String(SESSION_VERSION_TTL_MS)],
   );

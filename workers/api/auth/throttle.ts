@@ -1,4 +1,5 @@
 import { hit, limitKey, refusal, waitSeconds } from "../../lib/rate-limit";
+import { scriptOf } from "../../lib/redis-scripts";
 import type { Services } from "../../lib/services";
 
 /**
@@ -76,8 +77,7 @@ export async function startPasswordAttempt(
 ): Promise<PasswordAttempt> {
   const keys = await pairKeys(s, email, ip ?? "unknown");
   const lockMs = Number(
-    await s.redis.eval(
-      ATTEMPT,
+    await scriptOf(s.redis, ATTEMPT).exec(
       keys,
       [
         LOGIN_LIMITS.freeFailures,

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { ContentfulStatusCode, StatusCode } from "hono/utils/http-status";
 import { AppError } from "../../lib/errors";
+import { scriptOf } from "../../lib/redis-scripts";
 import type { Services } from "../../lib/services";
 import type { HonoEnv } from "../hono-env";
 
@@ -238,7 +239,7 @@ async function durable(
 
 /** Stores the answer in place of our pending entry, or drops the entry when `value` is empty. */
 function finish(s: Services, redisKey: string, pending: string, value: string) {
-  return s.redis.eval(FINISH, [redisKey], [pending, value, String(IDEMPOTENCY_TTL_MS)]);
+  return scriptOf(s.redis, FINISH).exec([redisKey], [pending, value, String(IDEMPOTENCY_TTL_MS)]);
 }
 
 /** "claimed" when this request owns the key, else the entry found (undefined if it just vanished). */

@@ -1,4 +1,5 @@
 import type { Logger } from "../../lib/logger";
+import { scriptOf } from "../../lib/redis-scripts";
 import type { Services } from "../../lib/services";
 import { offerHintKey } from "../sales/announce";
 
@@ -81,8 +82,7 @@ export async function markSoldOut(
 ): Promise<void> {
   if (!seen) return;
   try {
-    await s.redis.eval(
-      MARK,
+    await scriptOf(s.redis, MARK).exec(
       [
         flagKey(s, festivalId, day),
         genKey(s, festivalId, day),
