@@ -20,6 +20,10 @@ export default async function setup(project: TestProject) {
     CHECKIN_SECRET: randomSecret(),
     // One web app on another origin may call the API (test/worker/http-edge.test.ts).
     CORS_ORIGINS: "https://app.somsom.test",
+    // A limit check waits up to 10 s for Redis, not production's 1 s: on a busy CI machine an answer
+    // can take longer, and a check that times out lets the request through (the policy for a lapse),
+    // so a test of a spent limit would see a 201. Redis down still fails at once (redis-outage test).
+    RATE_LIMIT_TIMEOUT_MS: "10000",
     // A cron tick driven by a test (test/worker/cron.ts) polls Kafka for 2 s, not the 50 s of production.
     CHAT_CONSUMER_RUN_MS: "2000",
     // A room that tests can fill (test/worker/chat.limits.test.ts); the most any other chat test opens

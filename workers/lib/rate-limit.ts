@@ -48,12 +48,6 @@ export const waitSeconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 /** What a limited route answers, for `errorResponses(...RATE_LIMIT_ERRORS)`. */
 export const RATE_LIMIT_ERRORS = [[429, "rate.limited"]] as const;
 
-/**
- * A limit check must never hold a request long: past this the policy decides, as on an error.
- * (The library's own timeout would always let the request through, whatever the policy.)
- */
-const CHECK_TIMEOUT_MS = 1_000;
-
 const limiters = new WeakMap<Services, Map<string, Ratelimit>>();
 
 function limiterFor(s: Services, p: LimitPolicy): Ratelimit {
@@ -72,7 +66,10 @@ function limiterFor(s: Services, p: LimitPolicy): Ratelimit {
       // The isolate remembers who is blocked until their window resets: a client hammering past its
       // limit costs no Redis call at all.
       ephemeralCache: new Map(),
-      timeout: CHECK_TIMEOUT_MS,
+      // A limit check must never hold a request long: past this the policy decides, as on an error
+      // (RATE_LIMIT_TIMEOUT_MS, 1 s in production). The library's own timeout handling would always
+      // let the request through, whatever the policy: see consume().
+      timeout: s.limitTimeoutMs,
       analytics: false,
       enableTelemetry: false,
     });
@@ -102,7 +99,7 @@ export async function consume(
         degraded: false,
       };
     }
-    failure = { name: "TimeoutError", code: `no answer within ${CHECK_TIMEOUT_MS} ms` };
+    failure = { name: "TimeoutError", code: `no answer within ${s.limitTimeoutMs} ms` };
   } catch (err) {
     failure = safeRedisError(err);
   }

@@ -16,6 +16,8 @@ export interface Services {
   fcm: Fcm;
   /** Prefixes Redis keys so deployments (and test runs) sharing a Redis never see each other's data. */
   key: (...parts: (string | number)[]) => string;
+  /** How long a rate-limit check waits for Redis before its policy decides (RATE_LIMIT_TIMEOUT_MS). */
+  limitTimeoutMs: number;
 }
 
 const cache = new WeakMap<Env, Services>();
@@ -62,5 +64,6 @@ function buildServices(env: Env): Services {
       serviceAccountJson: env.FCM_SERVICE_ACCOUNT_JSON,
     }),
     key: (...parts) => prefix + parts.join(":"),
+    limitTimeoutMs: Number(env.RATE_LIMIT_TIMEOUT_MS) || 1_000,
   };
 }
