@@ -725,6 +725,9 @@ function capacityModel(c: Comparison | undefined, large: LargeResult[]): string[
       `- **Measured (2 shards as sockets grow, ${growth.map((r) => r.config.sockets).join(" → ")}):** room frames per message ${growth.map((r) => fmt(r.fixed?.objects.roomFrames ?? 0, 2)).join(" → ")}, shard calls per message ${growth.map((r) => fmt(r.fixed?.objects.shardCalls ?? 0, 2)).join(" → ")}; each shard's frames per message ${growth.map((r) => r.fixed?.objects.shards.map((s) => fmt(s.frames, 0)).join("+")).join(" → ")} (its own sockets).`,
     );
   }
+  // The assumptions and this machine's limits are about the large room: the saturation section
+  // (no large results) gets only its measured line.
+  if (!large.length) return lines;
   lines.push(
     `- **Assumed (Cloudflare's documentation, not measurable on \`wrangler dev\`):** each object runs on its own thread and in production the shards of a room run in parallel (on different machines); a soft limit of about 1,000 requests/s per object (each incoming WebSocket message or RPC counts); at most 32,768 WebSockets per object; and a production object writes frames at least as fast as one here (workerd on a shared, busy 2-core machine with the ${LARGE_SOCKETS.toLocaleString("en")}-socket client on it: these are floors).`,
   );

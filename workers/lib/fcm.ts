@@ -1,4 +1,5 @@
 import { sign } from "hono/jwt";
+import { sha256Hex } from "./hex";
 
 /**
  * Firebase Cloud Messaging, HTTP v1. Auth is Google's service-account flow: an RS256 JWT signed
@@ -183,6 +184,5 @@ export function createFcm(config: FcmConfig): Fcm {
 /** APNs caps the collapse id at 64 bytes: longer keys are hashed. */
 async function collapseId(key: string): Promise<string> {
   if (key.length <= 64 && /^[\w:.-]+$/.test(key)) return key;
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return sha256Hex(key);
 }

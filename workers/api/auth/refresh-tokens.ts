@@ -1,3 +1,4 @@
+import { sha256Hex } from "../../lib/hex";
 import { scriptOf } from "../../lib/redis-scripts";
 import type { Services } from "../../lib/services";
 
@@ -42,11 +43,6 @@ const base64url = (bytes: Uint8Array) =>
 
 const randomToken = (bytes: number) => base64url(crypto.getRandomValues(new Uint8Array(bytes)));
 
-async function sha256(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 /** The secret that follows `secret` in its family: unpredictable without the server key. */
 async function nextSecret(serverKey: string, familyId: string, secret: string): Promise<string> {
   const enc = new TextEncoder();
@@ -72,7 +68,7 @@ export async function startFamily(s: Services, userId: number, sessionVersion: n
   const tx = s.redis.multi();
   tx.hset(familyKey(s, familyId), {
     userId: String(userId),
-    current: await sha256(secret),
+    current: await sha256Hex(secret),
     revoked: "0",
     sv: String(sessionVersion),
   });
@@ -95,8 +91,8 @@ export async function rotate(s: Services, serverKey: string, presented: string):
   const [outcome, userId, sv] = (await scriptOf(s.redis, ROTATE).exec(
     [familyKey(s, familyId)],
     [
-      await sha256(secret),
-      await sha256(next),
+      await sha256Hex(secret),
+      await sha256Hex(next),
       String(REFRESH_TOKEN_TTL_MS),
       String(Date.now()),
       String(REFRESH_GRACE_MS),

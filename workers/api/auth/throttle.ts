@@ -1,3 +1,4 @@
+import { toHex } from "../../lib/hex";
 import { hit, limitKey, refusal, waitSeconds } from "../../lib/rate-limit";
 import { scriptOf } from "../../lib/redis-scripts";
 import type { Services } from "../../lib/services";
@@ -47,7 +48,7 @@ return 0
 
 async function digest(text: string): Promise<string> {
   const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(d).slice(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return toHex(new Uint8Array(d, 0, 16));
 }
 
 /** The limit's name in its Redis keys. */

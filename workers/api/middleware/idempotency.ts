@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { ContentfulStatusCode, StatusCode } from "hono/utils/http-status";
 import { AppError } from "../../lib/errors";
+import { sha256Hex } from "../../lib/hex";
 import { scriptOf } from "../../lib/redis-scripts";
 import type { Services } from "../../lib/services";
 import type { HonoEnv } from "../hono-env";
@@ -55,11 +56,6 @@ return 1
 `;
 
 const remembered = (status: number) => status !== 409 && status !== 429 && status < 500;
-
-async function sha256(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -123,8 +119,8 @@ async function hashesOf(c: Context<HonoEnv>): Promise<IdempotencyHashes | undefi
     );
   }
   return {
-    keyHash: await sha256(key),
-    requestHash: await sha256(`${c.req.method} ${c.req.path}\n${await c.req.text()}`),
+    keyHash: await sha256Hex(key),
+    requestHash: await sha256Hex(`${c.req.method} ${c.req.path}\n${await c.req.text()}`),
   };
 }
 

@@ -238,14 +238,18 @@ async function decideAndWrite(
   const onSale = !f.cancelledAt && now >= f.saleOpensAt && now < f.saleClosesAt;
   const today = todayIn(f.timezone, now);
 
-  const taken: { i: number; item: DeskItem; admitted: boolean; n: number }[] = [];
+  // Index in `tentative` (as in `ids` and `outbox`) → whether an admission token was used.
+  const taken = new Map<number, boolean>();
   const refused: number[] = [];
   for (const [n, { i, item }] of tentative.entries()) {
-    const left = remaining.get(item.day);
     // Every refusal but "sold out" is answered by service.ts with its details.
+    const left = remaining.get(item.day);
+    if (left === undefined) {
+      refused.push(n);
+      continue;
+    }
     const admitted =
       !onSale ||
-      left === undefined ||
       item.day < f.startDate ||
       item.day > f.endDate ||
       item.day < today ||
@@ -255,7 +259,7 @@ async function decideAndWrite(
         : await requireAdmission(env, f, item.userId, item.admissionToken, now.getTime()).catch(
             () => undefined,
           );
-    if (admitted === undefined || left === undefined) {
+    if (admitted === undefined) {
       refused.push(n);
       continue;
     }
@@ -266,9 +270,9 @@ async function decideAndWrite(
     }
     remaining.set(item.day, left - item.quantity);
     totals.set(item.userId, (totals.get(item.userId) ?? 0) + item.quantity);
-    taken.push({ i, item, admitted, n });
+    taken.set(n, admitted);
   }
-  if (!taken.length) throw new Undo(answers);
+  if (!taken.size) throw new Undo(answers);
   if (refused.length) {
     // The refused buyers' rows go (the day sold out within this batch, a limit): one statement, while
     // the locks are held, as it happens only at the end of a sale or for a stray request.
@@ -285,15 +289,17 @@ async function decideAndWrite(
   await raiseCounters(
     tx,
     festivalId,
-    taken.map((t) => t.item),
+    tentative.filter((_, n) => taken.has(n)).map((t) => t.item),
   );
-  for (const t of taken) {
-    answers[t.i] = {
+  for (const [n, { i }] of tentative.entries()) {
+    const admitted = taken.get(n);
+    if (admitted === undefined) continue;
+    answers[i] = {
       kind: "confirmed",
-      id: ids[t.n]?.id ?? 0,
+      id: ids[n]?.id ?? 0,
       at: now.getTime(),
-      followUpId: outbox[t.n]?.id ?? 0,
-      ...(t.admitted ? { admitted: f } : {}),
+      followUpId: outbox[n]?.id ?? 0,
+      ...(admitted ? { admitted: f } : {}),
     };
   }
   return answers;
