@@ -1,4 +1,4 @@
-import { toHex } from "../../lib/hex";
+import { sha256Hex } from "../../lib/hex";
 import { hit, limitKey, refusal, waitSeconds } from "../../lib/rate-limit";
 import { scriptOf } from "../../lib/redis-scripts";
 import type { Services } from "../../lib/services";
@@ -46,17 +46,12 @@ end
 return 0
 `;
 
-async function digest(text: string): Promise<string> {
-  const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return toHex(new Uint8Array(d, 0, 16));
-}
-
 /** The limit's name in its Redis keys. */
 const LIMIT = "password";
 
 /** Emails never appear in Redis key names (they show up in `MONITOR`, slow logs and dumps). */
 export const pairKeys = async (s: Services, email: string, ip: string) => {
-  const id = await digest(`${email}|${ip}`);
+  const id = await sha256Hex(`${email}|${ip}`, 16);
   return [limitKey(s, LIMIT, "fail", id), limitKey(s, LIMIT, "lock", id)];
 };
 

@@ -1,4 +1,4 @@
-import { toHex } from "../../lib/hex";
+import { sha256Hex } from "../../lib/hex";
 import type { Logger } from "../../lib/logger";
 import { clearMicroCaches, microCache } from "../../lib/micro-cache";
 import type { Services } from "../../lib/services";
@@ -251,8 +251,7 @@ export async function bumpVersions(s: Services, id: number, log: Logger): Promis
 
 /** Strong validator of the exact JSON sent: equal bytes, equal tag. */
 export async function etagOf(json: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(json));
-  return `"${toHex(new Uint8Array(digest, 0, 16))}"`;
+  return `"${await sha256Hex(json, 16)}"`;
 }
 
 /** RFC 9110 weak comparison, as If-None-Match requires. */
