@@ -41,8 +41,14 @@ CREATE TABLE IF NOT EXISTS outbox_dead_letters (
 );
 `;
 
-/** One produce request; a chat message is at most ~4 KB of JSON, so well under Kafka's 1 MB. */
-export const PRODUCE_BATCH = 200;
+/**
+ * One produce request: up to PRODUCE_BATCH rows or PRODUCE_BYTES of payload, whichever comes first
+ * (a chat message is at most ~4 KB of JSON; 512 KB keeps a request well inside what REST proxies
+ * take). Rows pile up only while a produce is on its way, so a large batch is a backlog catching up
+ * in few round trips (a room behind by seconds sends them in one request, not one per 200 rows).
+ */
+export const PRODUCE_BATCH = 1_000;
+const PRODUCE_BYTES = 512 * 1024;
 /**
  * How soon after a message the alarm drains it to Kafka: short, because it is most of the ack →
  * DynamoDB delay, yet a burst still goes out as one produce (the MySQL write-through waits longer).
@@ -50,7 +56,14 @@ export const PRODUCE_BATCH = 200;
 export const DRAIN_DELAY_MS = 200;
 /** How long one alarm keeps draining before it hands over to the next (a backlog after an outage). */
 const DRAIN_BUDGET_MS = 10_000;
-const PRODUCE_TIMEOUT_MS = 5_000;
+/**
+ * A produce answers in milliseconds when the proxy is well; the deadline is for a proxy that hangs.
+ * It is generous because the clock starts in the room: an object that is behind on its sockets'
+ * frames hears the answer late (traced locally at 1,000 msgs/s: answers sent in 10 ms arrived 2-5 s
+ * later). A 5 s deadline failed those produces and the backoff doubled per "failure", so a busy room
+ * sent nothing to Kafka for 20 s. Waiting longer costs nothing: the rows stay in the outbox.
+ */
+const PRODUCE_TIMEOUT_MS = 30_000;
 /** Backoff after failed produces: 1 s, 2 s, 4 s … capped; a little jitter so rooms do not retry in step. */
 export const DRAIN_BACKOFF = { firstMs: 1_000, maxMs: 60_000, jitter: 0.25 } as const;
 /** Failed drains with a permanent rejection before the rows are tried one by one. */
@@ -87,15 +100,24 @@ export class RoomOutbox {
     };
   }
 
-  /** The oldest rows Kafka does not have yet, in seq order. */
-  unproduced(limit: number): { seq: number; payload: string }[] {
-    return this.#sql
-      .exec<{ seq: number; payload: string }>(
-        `SELECT seq, payload FROM outbox
-         WHERE seq > (SELECT produced_seq FROM outbox_state WHERE id = 1) ORDER BY seq LIMIT ?`,
-        limit,
-      )
-      .toArray();
+  /**
+   * The oldest rows Kafka does not have yet, in seq order: at most `limit` rows and about `maxBytes`
+   * of payload, but always the first row (one row alone may be larger).
+   */
+  unproduced(limit: number, maxBytes = Number.POSITIVE_INFINITY): { seq: number; payload: string }[] {
+    const rows: { seq: number; payload: string }[] = [];
+    let bytes = 0;
+    for (const row of this.#sql.exec<{ seq: number; payload: string }>(
+      `SELECT seq, payload FROM outbox
+       WHERE seq > (SELECT produced_seq FROM outbox_state WHERE id = 1) ORDER BY seq LIMIT ?`,
+      limit,
+    )) {
+      // UTF-16 length: an upper bound on the UTF-8 size for these JSON payloads (Korean: 1 vs 3 bytes).
+      bytes += row.payload.length * 3;
+      if (rows.length > 0 && bytes > maxBytes) break;
+      rows.push(row);
+    }
+    return rows;
   }
 
   markProduced(seq: number): void {
@@ -199,7 +221,7 @@ export async function drainOutbox(
   try {
     if (outbox.rejections() >= POISON_ATTEMPTS) await oneByOne(outbox, kafka, topic, onDeadLetter);
     for (;;) {
-      const rows = outbox.unproduced(PRODUCE_BATCH);
+      const rows = outbox.unproduced(PRODUCE_BATCH, PRODUCE_BYTES);
       const last = rows.at(-1);
       if (!last) return undefined;
       const roomKey = (JSON.parse(last.payload) as ChatItem).roomId;
@@ -229,7 +251,7 @@ async function oneByOne(
   topic: string,
   onDeadLetter: (seq: number, error: unknown) => void,
 ): Promise<void> {
-  for (const row of outbox.unproduced(PRODUCE_BATCH)) {
+  for (const row of outbox.unproduced(PRODUCE_BATCH, PRODUCE_BYTES)) {
     const key = (JSON.parse(row.payload) as ChatItem).roomId;
     try {
       await kafka.produce(topic, [{ key, value: row.payload }], PRODUCE_TIMEOUT_MS);
