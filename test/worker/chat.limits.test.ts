@@ -61,11 +61,19 @@ describe("chat: caps and rate limits", () => {
   it("limits upgrades per user before the membership check (429 rate.limited)", async () => {
     const { festivalId } = await chatFestival(0);
     const [stranger] = (await createUsers(1)) as [Member];
-    // Not a member: every allowed attempt costs a membership query and gets 403.
+    // Not a member: every allowed attempt costs a membership query and gets 403. The window slides
+    // over fixed 60 s buckets (@upstash/ratelimit), so a burst that straddles a bucket edge may get a
+    // little more through (seen once in CI: the 31st got 403): exactly 30 only within one bucket.
     const statuses: number[] = [];
-    for (let i = 0; i < 31; i++) statuses.push((await connect(festivalId, stranger.token)).res.status);
-    expect(statuses.slice(0, 30)).toEqual(Array(30).fill(403));
-    expect(statuses[30]).toBe(429);
+    const bucket = Math.floor(Date.now() / 60_000);
+    while (statuses.length < 61 && statuses.at(-1) !== 429)
+      statuses.push((await connect(festivalId, stranger.token)).res.status);
+    const straddled = Math.floor(Date.now() / 60_000) !== bucket;
+    expect(statuses.at(-1)).toBe(429);
+    const allowed = statuses.slice(0, -1);
+    expect(allowed).toEqual(Array(allowed.length).fill(403));
+    if (straddled) expect(allowed.length).toBeGreaterThanOrEqual(30);
+    else expect(allowed.length).toBe(30);
   });
 
   it("answers typing, read and resume frames over their limits with error frames, keeping the socket", async () => {
